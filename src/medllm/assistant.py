@@ -32,6 +32,13 @@ def direct_messages(question: str, system: str = SYSTEM_PROMPT) -> list[Message]
     return [{"role": "system", "content": system}, {"role": "user", "content": question}]
 
 
+def _nonempty(question: str) -> str:
+    question = question.strip()
+    if not question:
+        raise ValueError("the question is empty; type a question or a case description")
+    return question
+
+
 def ask_direct(
     question: str,
     model: Model,
@@ -39,9 +46,7 @@ def ask_direct(
     on_token: Callable[[str], None] | None = None,
 ) -> Answer:
     """The simplest honest pipeline: the model answers from its own knowledge, streamed."""
-    question = question.strip()
-    if not question:
-        raise ValueError("the question is empty; type a question or a case description")
+    question = _nonempty(question)
     messages = direct_messages(question)
     n_prompt = sum(model.count_tokens(m["content"]) for m in messages)
     window = model.info.context_window
@@ -91,9 +96,7 @@ def ask(
     """Answer `question` with `model`, citing passages from `retriever` and facts from `graph`
     when given. With `gate`, the model only ever sees de-identified text. `on_token` streams the
     answer when the pipeline is direct (no retrieval, no options)."""
-    question = question.strip()
-    if not question:
-        raise ValueError("the question is empty; type a question or a case description")
+    question = _nonempty(question)
     t0 = time.perf_counter()
     in_flags = check_input(question)
     sent = gate.scrub(question)[0] if gate else question  # what the audit log may hash

@@ -117,3 +117,28 @@ def test_list_and_errors_without_traceback(tmp_path):
     r = runner.invoke(app, ["eval", "--dataset", f"medmcqa:{FIX}/mcq_bad.jsonl",
                             "--model", "llamacpp:gemma3-270m"])
     assert r.exit_code == 2 and "line 2" in r.output and "'cop'" in r.output
+
+
+def test_index_option_feeds_rag_and_a_missing_one_is_a_clear_error(tmp_path):
+    from medllm.knowledge.index import build_index
+    from medllm.types import Passage
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["eval", "--dataset", f"medqa:{FIX}/medqa.jsonl", "--model", "llamacpp:gemma3-270m",
+                            "--strategy", "rag(k=1)", "--index", str(tmp_path / "nothing")])
+    assert r.exit_code == 2 and "no knowledge base there" in r.output and "Traceback" not in r.output
+
+    ix = tmp_path / "ix"
+    build_index([Passage(id="u", doc_id="u", title="Cystitis", source="t",
+                         text="Escherichia coli causes most urinary infections with dysuria and fever."),
+                 Passage(id="m", doc_id="m", title="Metformin", text="Metformin treats type 2 diabetes.", source="t")],
+                ix, dense=False)
+    out = tmp_path / "run"
+    r = runner.invoke(app, ["eval", "--dataset", f"medqa:{FIX}/medqa.jsonl", "--model", "llamacpp:gemma3-270m",
+                            "--strategy", "rag(k=1)", "--index", str(ix), "--limit", "1", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((out / "summary.json").read_text())
+    # the index is part of the run's identity, and rag put a passage into the prompt
+    assert summary["extra"]["index"] == str(ix.resolve())
+    pred = json.loads(_lines(out / "predictions.jsonl")[0])
+    assert len(pred["evidence"]) == 1 and pred["evidence"][0]["passage_id"] == "u"

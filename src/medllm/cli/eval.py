@@ -98,6 +98,7 @@ def run(
     max_tokens: int = typer.Option(64, "--max-tokens", help="Generation budget (generate mode)."),
     out: Path = typer.Option(None, "--out", "-o", help="Run directory; default $MEDLLM_HOME/runs/<run-id>."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Count and skip malformed records."),
+    index: Path = typer.Option(None, "--index", help="Knowledge-base folder for rag strategies; default $MEDLLM_HOME/indexes/default."),
 ) -> None:
     """Evaluate (when --dataset is given), or run a subcommand."""
     if ctx.invoked_subcommand is not None:
@@ -111,10 +112,13 @@ def run(
     from medllm.eval.runner import EvalConfig, run_eval
 
     settings = load_settings()
+    if index is not None and not (index / "manifest.json").is_file():
+        raise UserError(f"--index {index}: no knowledge base there (no manifest.json); build one with "
+                        "`medllm kb build` or `medllm kb build-default`")
     config = EvalConfig(
         dataset=dataset, model=model or settings.default_model, mode=mode, strategy=strategy,
         shots=shots, shots_from=shots_from, limit=limit, seed=seed, max_tokens=max_tokens,
-        skip_invalid=skip_invalid,
+        skip_invalid=skip_invalid, extra={"index": str(index.resolve())} if index else {},
     )
     config.validate()
     with Progress(

@@ -141,6 +141,9 @@ def _record(q: Question, ans: Answer, latency: float) -> dict[str, Any]:
         "labels": q.labels,
         "flags": [f.kind for f in ans.flags],
         "parse_failed": any(f.kind == "parse_failure" for f in ans.flags),
+        # what rag / kg-rag put in the prompt, so a wrong answer can be traced to its evidence
+        "evidence": [{"index": e.index, "passage_id": e.passage_id, "citation": e.citation}
+                     for e in ans.evidence],
     }
 
 
@@ -323,6 +326,7 @@ def run_eval(
         "shot_ids": [s.id for s in shots],
         "seed": config.seed,
         "limit": config.limit,
+        "extra": config.extra,
         "max_tokens": config.max_tokens if config.mode == "generate" else None,
         "medllm_version": medllm.__version__,
         "wall_seconds": round(wall, 3),

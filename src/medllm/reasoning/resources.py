@@ -29,7 +29,7 @@ def load_resources(needs: Iterable[str], index_dir: str | Path | None = None,
         folder = Path(index_dir) if index_dir else default_index_dir(settings)
         if not (folder / "manifest.json").exists():
             raise FileNotFoundError(f"rag needs an index and there is none at {folder}; build the default KB with"
-                                    " `medllm kb build-default` or point to one with an index folder")
+                                    " `medllm kb build-default` or point to one with --index DIR")
         out["retriever"] = load_index(folder)
     if "graph" in needs:
         from medllm.knowledge.kg.graph import load_default_graph

@@ -127,7 +127,8 @@ _NOT_NAMES = {
     "bid", "tid", "qid", "po", "iv", "im", "npo", "dnr", "dni", "mg", "mcg", "ml", "daily",
     "normal", "negative", "positive", "stable", "follow", "return", "bilateral", "left", "right",
 }
-_STATES_AND_COUNTRIES = {
+# States and countries: Safe Harbor lets them stay, so a LOCATION that is one of these is kept.
+ALLOWED_PLACE_NAMES = {
     "alabama", "alaska", "arizona", "arkansas", "california", "colorado", "connecticut",
     "delaware", "florida", "georgia", "hawaii", "idaho", "illinois", "indiana", "iowa", "kansas",
     "kentucky", "louisiana", "maine", "maryland", "massachusetts", "michigan", "minnesota",
@@ -191,7 +192,7 @@ class Deidentifier:
             frag = text[s:e]
             if r.entity_type == "PERSON" and not self._plausible_name(frag):
                 continue
-            if r.entity_type == "LOCATION" and (frag.lower() in _STATES_AND_COUNTRIES or len(frag) < 3
+            if r.entity_type == "LOCATION" and (frag.lower() in ALLOWED_PLACE_NAMES or len(frag) < 3
                                                 or self._is_drug(frag)):
                 continue
             if label == "DATE" and re.fullmatch(r"\d{4}", frag):

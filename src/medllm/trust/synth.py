@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from medllm.trust.privacy import ALLOWED_PLACE_NAMES
 from medllm.trust.recognizers import STATES
 from medllm.types import Span
 
@@ -61,6 +62,14 @@ def _phone(rng: random.Random) -> str:
                        f"+1 {a} {b} {c:04d}", f"{a}-{b}-{c:04d} ext. {rng.randint(10, 9999)}"])
 
 
+def _city(fake) -> str:
+    """A Faker city that is not also a state or country name ("Mary" + "land" = "Maryland"):
+    those are allowed under Safe Harbor and no detector can tell them from the state."""
+    while (city := fake.city()).lower() in ALLOWED_PLACE_NAMES:
+        pass
+    return city
+
+
 def _code(rng: random.Random, shape: str) -> str:
     """'A' letter, '9' digit, other characters kept."""
     return "".join(rng.choice(string.ascii_uppercase) if ch == "A" else
@@ -88,7 +97,7 @@ class Patient:
         self.mrn = _code(rng, rng.choice(["99999999", "999-99-99", "A9999999", "9999999"]))
         self.ssn = f"{rng.randint(100, 665):03d}-{rng.randint(10, 99):02d}-{rng.randint(1000, 9999):04d}"
         self.street = fake.street_address()
-        self.city = fake.city()
+        self.city = _city(fake)
         self.state = rng.choice(STATES)
         self.zip = fake.zipcode()
         self.county = f"{fake.last_name()} County"
@@ -168,7 +177,7 @@ def discharge_summary(fake, rng: random.Random) -> NoteBuilder:
     b.phi("DEVICE", _code(rng, rng.choice(["AAA999999A", "99999-AAA", "PM9999999"]))).add(").\n")
     b.add("Discharge medications: metoprolol 25 mg BID, atorvastatin 40 mg daily.\n")
     b.add("Follow-up with Dr. ").phi("NAME", fake.last_name()).add(" on ").phi("DATE", _fmt_date(dis + timedelta(days=14), rng))
-    b.add(" at the clinic, ").phi("LOCATION", fake.street_address()).add(", ").phi("LOCATION", fake.city())
+    b.add(" at the clinic, ").phi("LOCATION", fake.street_address()).add(", ").phi("LOCATION", _city(fake))
     b.add(f", {rng.choice(STATES)}. Clinic fax: ").phi("FAX", _phone(rng))
     b.add("\nPatient portal: ").phi("URL", f"https://portal.{fake.domain_name()}/patient/{rng.randint(10000, 99999)}")
     b.add("\nQuestions: ").phi("EMAIL", p.email).add("\n")
@@ -202,7 +211,7 @@ def nursing_note(fake, rng: random.Random) -> NoteBuilder:
     b.add("Identity confirmed by fingerprint ID ").phi("BIOMETRIC", _code(rng, rng.choice(["FP-99999999", "AAA99999999"])))
     b.add(" and wristband. Photo on file: ").phi("PHOTO", f"IMG_{rng.randint(1000, 9999)}.jpg")
     b.add(".\nInsulin pump serial ").phi("DEVICE", _code(rng, "AA999999")).add(" checked. ")
-    b.add("Family drove from ").phi("LOCATION", fake.city()).add("; car VIN ").phi("VEHICLE", _vin(rng))
+    b.add("Family drove from ").phi("LOCATION", _city(fake)).add("; car VIN ").phi("VEHICLE", _vin(rng))
     b.add(" left in lot B.\n")
     b.add("Email updates requested to ").phi("EMAIL", fake.email()).add(".\n")
     b.phi("NAME", f"{fake.first_name()} {fake.last_name()}").add(", RN\n")
