@@ -20,6 +20,7 @@ import argparse
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,14 +42,22 @@ def main() -> None:
     ap.add_argument("--limit", action="append", default=[], metavar="MODEL/DATASET=N")
     args = ap.parse_args()
 
+    from medllm.eval.datasets import load_dataset
     from medllm.eval.runner import EvalConfig, run_eval
     from medllm.models import load_model
+
+    def majority(spec: str, n: int) -> float:
+        """Accuracy of always answering the most frequent gold label of these n items: the floor
+        a model has to beat before its accuracy means anything."""
+        golds = [q.gold for q in load_dataset(spec).questions[:n]]
+        return Counter(golds).most_common(1)[0][1] / len(golds)
 
     limits: dict[str, int] = {}
     for item in args.limit:
         key, _, n = item.partition("=")
         limits[key] = int(n)
-    header = f"{'model':<30} {'dataset':<16} {'n':>4}  {'acc':>6}  {'95% Wilson CI':<16} {'acc_norm':>8}  {'wall s':>7}"
+    header = (f"{'model':<30} {'dataset':<16} {'n':>4}  {'acc':>6}  {'95% Wilson CI':<16} {'acc_norm':>8}"
+              f"  {'majority':>8}  {'wall s':>7}")
     rows = [header, "-" * len(header)]
     print(header, flush=True)
     for name in args.models.split(","):
@@ -65,6 +74,7 @@ def main() -> None:
                 acc, lo_hi = m["accuracy"]["value"], m["accuracy"]["wilson"]
                 line = (f"{name:<30} {ds:<16} {res.summary['n']:>4}  {acc:>6.3f}  "
                         f"[{lo_hi[0]:.3f}, {lo_hi[1]:.3f}]   {m['acc_norm']['value']:>8.3f}  "
+                        f"{majority(spec, res.summary['n']):>8.3f}  "
                         f"{time.perf_counter() - t0:>7.1f}")
                 rows.append(line)
                 print(line, flush=True)
@@ -72,7 +82,7 @@ def main() -> None:
             if model is not None:
                 model.close()
     print("\nzero-shot, loglik (lm-eval acc; acc_norm divides by option length), greedy-free;"
-          " dev data, not test sets")
+          " dev data, not test sets; majority = always the most frequent gold label of the same items")
     print("\n".join(rows))
 
 
