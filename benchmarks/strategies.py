@@ -37,6 +37,7 @@ import os
 import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +228,9 @@ def print_table(home: Path, models: list[str], datasets: list[str]) -> None:
                 print(f"{strat:34} {s['n']:>3} {100 * s['acc']:5.1f}% [{100 * s['ci'][0]:4.1f},{100 * s['ci'][1]:5.1f}]"
                       f" {diff:>24} {p:>9} {100 * s['parse_fail']:5.1f}% {s['calls']:6.1f}"
                       f" {s['prompt_tokens']:5.0f}/{s['completion_tokens']:<5.0f} {s['seconds']:7.1f}")
+            if base:
+                top, k = Counter(r["gold"] for r in base).most_common(1)[0]
+                print(f"majority-class floor (always {top!r} on direct's {len(base)} items): {100 * k / len(base):.1f}%")
             if "choice-shuffle" in rows:
                 pb = position_bias(rows["choice-shuffle"])
                 parts = []
