@@ -1,6 +1,6 @@
 """Leak test: does any PHI reach a remote model server, the response cache, or the audit log?
 
-Synthetic notes with known PHI (medllm.trust.synth) go through the real `ask` pipeline
+Synthetic notes with known PHI (medllm.trust.privacy.synthetic_notes) go through the real `ask` pipeline
 (medllm.assistant.ask, what `medllm ask` runs) and the real evaluation runner, both pointed at an
 `openai:` spec, so the privacy gate is on by default. The endpoint is a recording server on
 127.0.0.1 that stands in for a remote LLM service: it stores every request body and answers
@@ -117,7 +117,7 @@ def main() -> None:
     from medllm.models import GenParams, load_model
     from medllm.trust.audit_log import AuditLog
     from medllm.trust.privacy import Deidentifier, PrivacyGate, gate_reason, gate_required
-    from medllm.trust.synth import generate_notes
+    from medllm.trust.privacy.synthetic_notes import generate_notes
 
     server = RecordingServer()
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -3,15 +3,15 @@ from __future__ import annotations
 import json
 import re
 import stat
-from collections import defaultdict
+from collections import Counter
 from datetime import date
 
 import pytest
 
 from medllm.models.base import Completion, GenParams, ModelInfo
 from medllm.trust.privacy import GatedModel, PhiSession, PrivacyGate, gate_required, parse_date
+from medllm.trust.privacy.synthetic_notes import generate_notes
 from medllm.trust.recognizers import PHI_LABELS
-from medllm.trust.synth import generate_notes
 from medllm.trust.vault import Vault
 
 NOTE = (
@@ -29,21 +29,22 @@ PHI_STRINGS = ["John", "Smith", "4839201", "03/14/2023", "12 Oak Street", "Sprin
                "217-555-0123", "555-0199", "jsmith@example.org", "123-45-6789", "Wong", "W28419302"]
 
 
-def test_every_safe_harbor_category_is_found_in_synthetic_notes(deidentifier):
+def test_replacement_of_known_spans_covers_every_safe_harbor_category(deidentifier):
+    # Synthetic notes test the REPLACEMENT code: given the gold spans (no detection), every PHI
+    # value of every category is replaced, and the same value gets the same surrogate.
     notes = generate_notes(25, seed=7)
-    found, total = defaultdict(int), defaultdict(int)
+    assert {g.label for n in notes for g in n.phi} == set(PHI_LABELS), "every category appears"
+    session = PhiSession(seed=4)
     for n in notes:
-        pred = deidentifier.analyze(n.text)
-        covered = [False] * len(n.text)
-        for s in pred:
-            covered[s.start:s.end] = [True] * (s.end - s.start)
+        res = deidentifier.deidentify(n.text, session, "surrogate", patient=n.id, spans=n.phi)
         for g in n.phi:
-            total[g.label] += 1
-            found[g.label] += sum(covered[g.start:g.end]) >= 0.8 * (g.end - g.start)
-    assert set(total) == set(PHI_LABELS), "the generator must cover every category"
-    for label in PHI_LABELS:
-        assert found[label] / total[label] >= 0.75, (label, found[label], total[label])
-    assert sum(found.values()) / sum(total.values()) >= 0.9
+            if g.label in ("AGE",) or len(g.text) < 4:
+                continue
+            assert not re.search(rf"(?<![\w]){re.escape(g.text)}(?![\w])", res.text), (g.label, n.id)
+        assert res.counts == dict(Counter(g.label for g in n.phi))
+    first = notes[0].phi[0]
+    assert session.surrogate(first.label, first.text, notes[0].id) == session.surrogate(
+        first.label, first.text, notes[0].id)
 
 
 def test_surrogates_hide_phi_and_are_consistent(deidentifier):
@@ -110,7 +111,7 @@ def test_synthetic_cities_never_look_like_a_state():
     from faker import Faker
 
     from medllm.trust.privacy import ALLOWED_PLACE_NAMES
-    from medllm.trust.synth import _city
+    from medllm.trust.privacy.synthetic_notes import _city
 
     fake = Faker("en_US")
     fake.seed_instance(15784)  # this seed's first city is "South Dakota"
@@ -148,6 +149,10 @@ class FakeRemoteBackend:
         self.received.append(prompt)
         return Completion(text=prompt)
 
+    def count_tokens(self, text):
+        self.received.append(text)  # a real server tokenizes what it is sent
+        return len(text.split())
+
     def close(self):
         pass
 
@@ -159,6 +164,40 @@ def test_gated_model_with_fake_remote_backend_sees_no_phi(deidentifier):
     assert not leaked("\n".join(inner.received))
     assert out.text == "Summary: " + NOTE  # re-identified for the caller
     assert model.info.extra["privacy_gate"] == "surrogate"
+
+
+def test_count_tokens_does_not_deidentify_nor_leak(deidentifier, tmp_path):
+    inner = FakeRemoteBackend()
+    vault = Vault(tmp_path / "vault.sqlite")
+    gate = PrivacyGate(deidentifier, seed=2, vault=vault, session_id="s")
+    model = GatedModel(inner, gate)
+    n = model.count_tokens(NOTE)
+    assert n > 10
+    assert gate.calls == 0 and not gate.counts, "no detection pass, no PHI counted"
+    assert vault.mappings("s") == [], "no surrogate written to the vault"
+    assert not leaked("\n".join(inner.received)), "raw text never sent to the remote tokenizer"
+    # a text the gate already scrubbed is counted by the backend, in its scrubbed form
+    clean = gate.scrub(NOTE)[0]
+    model.count_tokens(NOTE)
+    assert inner.received[-1] == clean and gate.calls == 1
+
+
+def test_one_detection_pass_per_text(deidentifier):
+    inner = FakeRemoteBackend()
+    gate = PrivacyGate(deidentifier, seed=2)
+    first = gate.scrub(NOTE)[0]  # e.g. the assistant scrubbing the question for its audit log
+    model = GatedModel(inner, gate)
+    model.chat([{"role": "user", "content": NOTE}])  # the same question in the prompt
+    assert gate.calls == 1
+    assert inner.received[-1] == first
+    assert gate.counts["NAME"] == len([s for s in deidentifier.analyze(NOTE) if s.label == "NAME"])
+
+
+def test_gated_model_can_keep_output_deidentified(deidentifier):
+    inner = FakeRemoteBackend()
+    model = GatedModel(inner, PrivacyGate(deidentifier, seed=2), restore=False)
+    out = model.chat([{"role": "user", "content": NOTE}])
+    assert not leaked(out.text)
 
 
 def test_cli_deid_writes_mirror_tree_and_refuses_to_overwrite(tmp_path, deidentifier):

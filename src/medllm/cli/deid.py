@@ -1,48 +1,12 @@
-"""`medllm deid`: de-identify clinical notes (.txt and .jsonl files and folders)."""
+"""`medllm deid`: de-identify clinical notes (.txt and .jsonl files and folders), resumably."""
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from medllm.atomic import atomic_write_text
 from medllm.cli.common import UserError, console, user_errors
-
-SUFFIXES = (".txt", ".jsonl")
-
-
-def _inputs(paths: list[Path]) -> list[tuple[Path, Path]]:
-    """(file, path relative to the output folder) for every .txt/.jsonl under `paths`."""
-    out: list[tuple[Path, Path]] = []
-    for p in paths:
-        if not p.exists():
-            raise UserError(f"{p} does not exist; give .txt/.jsonl files or folders holding them")
-        if p.is_dir():
-            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in SUFFIXES)
-            out += [(f, f.relative_to(p)) for f in files]
-        elif p.suffix in SUFFIXES:
-            out.append((p, Path(p.name)))
-        else:
-            raise UserError(f"{p}: only .txt and .jsonl files are supported")
-    if not out:
-        raise UserError("no .txt or .jsonl files found in the given paths")
-    return out
-
-
-def _scrub_json(obj: Any, gate, patient: str | None, fields: set[str] | None, key: str | None = None) -> Any:
-    if isinstance(obj, str):
-        if fields is None or key in fields:
-            return gate.scrub(obj, patient=patient)[0]
-        return obj
-    if isinstance(obj, list):
-        return [_scrub_json(x, gate, patient, fields, key) for x in obj]
-    if isinstance(obj, dict):
-        return {k: _scrub_json(v, gate, patient, fields, k) for k, v in obj.items()}
-    return obj
 
 
 def register(app: typer.Typer) -> None:
@@ -56,76 +20,68 @@ def register(app: typer.Typer) -> None:
             None, help="re-identification vault (SQLite, mode 0600); default $MEDLLM_HOME/vault.sqlite"
         ),
         no_vault: bool = typer.Option(False, "--no-vault", help="keep the mapping in memory only"),
-        session: str | None = typer.Option(None, help="vault session id (to continue one)"),
+        session: str | None = typer.Option(None, help="vault session id (default: continue the one "
+                                                      "an interrupted run into --out used)"),
         seed: int | None = typer.Option(None, help="seed for surrogates (repeatable output)"),
         fields: str | None = typer.Option(None, help="jsonl: comma-separated keys to scrub (default: all strings)"),
         patient_field: str | None = typer.Option(None, help="jsonl: key holding a patient id (one date offset per patient)"),
-        force: bool = typer.Option(False, help="redo files whose output already exists"),
+        site_lexicon: Path | None = typer.Option(None, help="site lexicon JSON (staff names, local places) "
+                                                            "learned from this site's annotated notes"),
+        force: bool = typer.Option(False, help="redo files an earlier run finished"),
     ) -> None:
         """De-identify notes: PHI found by Presidio + clinical recognizers, replaced per --mode.
-        Writes each input to the same relative path under --out; prints per-category counts."""
+        Writes each input to the same relative path under --out and prints per-category counts
+        and throughput. Interrupted runs continue where they stopped when started again."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
         from rich.table import Table
 
         from medllm.config import load_settings
-        from medllm.trust.privacy import MODES, Deidentifier, PrivacyGate
+        from medllm.trust.privacy import MODES, Deidentifier, PrivacyGate, SiteLexicon
+        from medllm.trust.privacy.batch import collect_inputs, deidentify_files, ledger_session
         from medllm.trust.recognizers import PHI_LABELS
 
         if mode not in MODES:
             raise UserError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
-        files = _inputs(paths)
+        try:
+            tasks = collect_inputs(paths)
+        except ValueError as e:
+            raise UserError(str(e)) from None
         out_root = out.resolve()
-        for f, _ in files:
-            if f.resolve() == out_root or out_root in f.resolve().parents:
-                raise UserError(f"--out {out} contains the input {f}; choose a separate folder")
+        for t in tasks:
+            if t.src.resolve() == out_root or out_root in t.src.resolve().parents:
+                raise UserError(f"--out {out} contains the input {t.src}; choose a separate folder")
         for p in paths:
             if p.is_dir() and p.resolve() == out_root:
                 raise UserError("--out is the input folder; refusing to overwrite the input")
         keys = {k.strip() for k in fields.split(",")} if fields else None
         vault_path = None if no_vault else (vault or load_settings().home / "vault.sqlite")
-        with console.status("loading PHI detectors (Presidio + spaCy) ..."):
-            gate = PrivacyGate(Deidentifier(), mode=mode, vault=vault_path, session_id=session, seed=seed)
-        done = skipped = 0
+        session_id = session or (None if force or no_vault else ledger_session(out_root))
+        site = SiteLexicon.load(site_lexicon) if site_lexicon else None
+        with console.status("loading PHI detectors (Presidio + clinical word lists) ..."):
+            gate = PrivacyGate(Deidentifier(site=site), mode=mode, vault=vault_path,  # type: ignore[arg-type]
+                               session_id=session_id, seed=seed)
         with Progress(TextColumn("[bold]deid"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console, transient=True) as bar:
-            task = bar.add_task("deid", total=len(files))
-            for src, rel in files:
-                dst = out_root / rel
-                # resumable: files already written are skipped (their PHI is not re-counted)
-                if dst.exists() and not force:
-                    skipped += 1
-                    bar.advance(task)
-                    continue
-                text = src.read_text(encoding="utf-8")
-                if src.suffix == ".txt":
-                    result = gate.scrub(text, patient=str(rel))[0]
-                else:
-                    lines = []
-                    for n, line in enumerate(text.splitlines(), start=1):
-                        if not line.strip():
-                            continue
-                        try:
-                            obj = json.loads(line)
-                        except json.JSONDecodeError as e:
-                            raise UserError(f"{src}:{n}: not valid JSON ({e.msg}); fix the line") from None
-                        pid = str(obj.get(patient_field)) if patient_field and isinstance(obj, dict) else None
-                        lines.append(json.dumps(_scrub_json(obj, gate, pid, keys), ensure_ascii=False))
-                    result = "\n".join(lines) + ("\n" if lines else "")
-                atomic_write_text(dst, result)
-                done += 1
-                bar.advance(task)
-        counts: Counter[str] = gate.counts
+            task = bar.add_task("deid", total=len(tasks))
+            rep = deidentify_files(tasks, out_root, gate, fields=keys, patient_field=patient_field,
+                                   force=force, progress=lambda k: bar.advance(task, k))
         table = Table(title=f"PHI replaced ({mode})")
         table.add_column("category")
         table.add_column("count", justify="right")
         for label in PHI_LABELS:
-            if counts.get(label):
-                table.add_row(label, str(counts[label]))
-        table.add_row("[bold]total", f"[bold]{sum(counts.values())}")
+            if rep.counts.get(label):
+                table.add_row(label, str(rep.counts[label]))
+        table.add_row("[bold]total", f"[bold]{sum(rep.counts.values())}")
         console.print(table)
-        msg = f"{done} file(s) written to {out}"
-        if skipped:
-            msg += f", {skipped} skipped (already done; --force to redo)"
+        msg = f"{rep.done} file(s) written to {out}"
+        if rep.skipped:
+            msg += f", {rep.skipped} skipped (finished by an earlier run; --force to redo)"
+        if rep.done:
+            msg += f"; {rep.chars:,} chars in {rep.seconds:.1f} s ({rep.chars_per_s:,.0f} chars/s)"
         if vault_path is not None and mode in ("surrogate", "shift"):
             msg += f"; vault {vault_path} session {gate.session.id}"
         console.print(msg)
+        for f, why in rep.failed:
+            console.print(f"[red]failed[/] {f}: {why}")
+        if rep.failed:
+            raise typer.Exit(1)

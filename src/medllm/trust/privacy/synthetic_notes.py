@@ -1,10 +1,11 @@
-"""Synthetic clinical notes with known PHI positions, for testing and benchmarking de-identification.
+"""Synthetic clinical notes with known PHI positions: a fixture for the REPLACEMENT code.
 
-Faker (seeded) fills clinical templates: admission notes, discharge summaries, radiology reports,
-nursing notes and referral letters. Every PHI value is written through `NoteBuilder.phi`, which
-records its exact character span and label, so the gold standard is exact by construction. All 18
-HIPAA Safe Harbor categories appear across a corpus, in the formats real notes use (labelled
-identifiers, titled names, bare names in prose, several date and phone formats ...).
+Faker (seeded) fills clinical templates (admission notes, discharge summaries, radiology reports,
+nursing notes, referral letters) whose PHI is written through `NoteBuilder.phi`, so the gold
+spans are exact by construction and all 18 Safe Harbor categories appear. The templates use the
+same cue words the recognizers look for, so these notes say nothing about how well PHI is
+DETECTED in real notes (that is `benchmarks/deid.py`, on real gold). Use them to test what
+happens once spans are known: surrogates, date shifts, the vault, what crosses the gate.
 
 Nothing here is real patient data.
 """
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from medllm.trust.privacy import ALLOWED_PLACE_NAMES
+from medllm.trust.privacy.detect import ALLOWED_PLACE_NAMES
 from medllm.trust.recognizers import STATES
 from medllm.types import Span
 

@@ -1,0 +1,74 @@
+"""Calendar dates (Safe Harbor: every date element but the year). A year alone is left alone.
+
+Numeric dates collide with fractions, strengths, ratios and vitals ("5/5 strength", "1/2 NS",
+"pain 8/10", "BP 110/60"): only valid month/day pairs match, digits or decimals glued on either
+side rule a match out, and veto words before it ("strength", "pain", "bp") or after it ("NS",
+"strength") drop it. Small fractions (both parts at most 5), ordinals ("the 11th") and month
+names alone ("in March") need a date word nearby ("on", "since", "in").
+"""
+
+from __future__ import annotations
+
+from medllm.trust.recognizers.base import ContextPatternRecognizer, NamedPattern
+
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+_MONTH_WORD = r"(?:january|february|march|april|june|july|august|september|sept|october|november|december)"
+_M = r"(?:0?[1-9]|1[0-2])"
+_D = r"(?:0?[1-9]|[12]\d|3[01])"
+_Y = r"(?:(?:19|20)\d{2}|\d{2})"
+# no digit, decimal point or slash glued on either side ("7.39/43/1"), no time ("1:20")
+_L = r"(?<![\d./+\-])(?<!\d:)"
+_R = r"(?![\d/%]|\.\d|:\d)"
+
+_VETO = frozenset("""
+strength motor grip power reflexes reflex pain score scale ratio gcs bp abp nbp sbp dbp pap pas
+cvp map art cuff peep ps fio fio2 ie dilution pupils pupil mm brisk sluggish tidal murmur grade
+cpap psv ips ipap epap bipap simv imv vent ventilator settings support cp discomfort rated
+""".split())
+_VETO_AFTER = frozenset("""strength strenght ns scale lobes lobe ratio mmhg of murmur peep ips
+psv cpap ps pain step cm""".split())
+_DATE_WORDS = frozenset("""
+on since from until till through dated date admitted admit admission discharged started
+begun began placed changed done last next due seen extubated intubated reintubated transferred
+surgery post s p dc d c dc'd repeat drawn sent day pod as by in
+""".split())
+
+
+class ClinicalDateRecognizer(ContextPatternRecognizer):
+    ENTITY = "DATE"
+    NAME = "ClinicalDateRecognizer"
+    PATTERNS = (
+        NamedPattern("month_day_year", rf"{_L}(?P<v>{_M}/{_D}/{_Y}){_R}", 0.9),
+        NamedPattern("month_day_year_dash", rf"{_L}(?P<v>{_M}-{_D}-{_Y}){_R}", 0.85),
+        NamedPattern("iso", rf"(?<!\d)(?P<v>(?:19|20)\d{{2}}[-/.]{_M}[-/.]{_D})(?!\d)", 0.9),
+        NamedPattern("month_day", rf"{_L}(?P<v>(?:1[0-2]|0?[6-9])/(?!10\b){_D}|0?[1-5]/(?:0?[6-9]|1[1-9]|2\d|3[01])){_R}",
+                     0.6, context=_DATE_WORDS, veto=_VETO, veto_after=_VETO_AFTER, window=(2, 1)),
+        NamedPattern("month_zero_day", rf"{_L}(?P<v>{_M}/0[1-9]){_R}", 0.6, veto=_VETO,
+                     veto_after=_VETO_AFTER, window=(2, 1)),
+        # "x/10" reads as a pain score far more often than as a date
+        NamedPattern("month_ten", rf"{_L}(?P<v>{_M}/10){_R}", 0.1, context=_DATE_WORDS - {"in", "by", "as"},
+                     veto=_VETO, veto_after=_VETO_AFTER, window=(2, 1)),
+        # both parts <= 5 is more often a fraction or a strength than a date
+        NamedPattern("small_month_day", rf"{_L}(?P<v>[1-5]/[1-5]){_R}", 0.1,
+                     context=_DATE_WORDS - {"in", "by", "as"}, veto=_VETO, veto_after=_VETO_AFTER,
+                     window=(2, 1)),
+        # month/two-digit year after 1931: no blood pressure or fraction looks like "8/87"
+        NamedPattern("month_year", rf"{_L}(?P<v>{_M}/(?:19|20)?(?:3[2-9]|[4-9]\d)){_R}", 0.5,
+                     veto=_VETO, veto_after=_VETO_AFTER, window=(2, 1)),
+        NamedPattern("month_name_day", rf"(?P<v>\b{_MONTH}\.?\s{{1,2}}{_D}(?:st|nd|rd|th)?(?:,?\s{{1,2}}{_Y})?)\b",
+                     0.85, flags=2),
+        NamedPattern("day_month_name", rf"(?P<v>\b{_D}(?:st|nd|rd|th)?\s{{1,2}}(?:of\s)?{_MONTH}\.?(?:,?\s{{1,2}}{_Y})?)\b",
+                     0.85, flags=2),
+        NamedPattern("month_name_year", rf"(?P<v>\b{_MONTH}\.?,?\s{{1,2}}(?:19|20)\d{{2}})\b", 0.85, flags=2),
+        NamedPattern("day_mon_year", rf"(?P<v>\b{_D}-{_MONTH}-{_Y})\b", 0.9, flags=2),
+        NamedPattern("month_alone", rf"(?P<v>\b{_MONTH_WORD})\b", 0.1, flags=2,
+                     context=frozenset("in of since during early late mid last this next until from by".split()),
+                     window=(2, 0)),
+        NamedPattern("ordinal_day", r"(?P<v>\b(?:[12]?1st|[12]?2nd|[12]?3rd|(?:[12]?[4-9]|1[0-3]|20|30)th|31st))\b",
+                     0.1, flags=2, context=frozenset("on the since from until of".split()),
+                     veto_after=frozenset("""rib ribs ics intercostal floor grade nerve toe finger digit
+                     cranial percentile time times degree generation dose day days week weeks month
+                     months year years attempt try cycle round hour hours lumbar thoracic cervical
+                     vertebra percent""".split()), window=(2, 1)),
+    )

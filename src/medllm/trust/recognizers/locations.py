@@ -1,0 +1,108 @@
+"""Places smaller than a state: hospitals, towns, streets, ZIP codes.
+
+- `site_place`: a word the site lexicon learned as a place ("GH", a unit named after a donor);
+- `institution`: the proper words before "Hospital", "Rehab", "Medical Center" ... ("CALVERT
+  HOSPITAL", "Kessler-Adventist Hosp"), not generic ones ("outside hospital");
+- `city`: a city or county from the gazetteer after a place word ("lives in", "from", "to")
+  or, in mixed-case notes, any capitalised gazetteer name that is not an English word;
+- `street`, `city_state`, `zip`: address patterns.
+States and countries stay: Safe Harbor allows them.
+"""
+
+from __future__ import annotations
+
+import regex as re
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+from medllm.trust.privacy.lexicon import STOPWORDS, Lexicon
+
+TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]|[A-Za-z]")
+INSTITUTION = frozenset("""
+hospital hosp hospitals medical center ctr clinic rehab rehabilitation nursing home manor
+healthcare health hospice infirmary institute pavilion
+""".split())
+GENERIC = frozenset("""
+outside osh local community general this that their our the a an other another previous prior
+same rehab psych psychiatric state university nursing acute chronic care long term private
+transfer from to at in into va vna hospital medical center city county new old home his her
+""".split())
+PLACE_WORDS = frozenset("""
+in from to at near lives live living resides reside resident moved vacationing visiting
+transferred transfer tx trans returned return admitted home born
+""".split())
+_ST = ("AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
+       "NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC").split()
+_STREET = (r"(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|"
+           r"terrace|ter|circle|cir|parkway|pkwy|highway|hwy|square|sq|trail|pike)")
+PATTERNS = (
+    ("street", re.compile(rf"(?P<v>\b\d{{1,6}}\s(?:[NSEW]\.?\s)?(?:[A-Z0-9][A-Za-z0-9']*\s){{1,3}}(?i:{_STREET}))\b\.?")),
+    ("city_state", re.compile(rf"(?P<v>\b[A-Z][a-z]+(?:\s[A-Z][a-z]+){{0,2}}),\s(?:{'|'.join(_ST)})\b(?!\s*\d{{1,2}}\b)")),
+    ("zip", re.compile(rf"\b(?:{'|'.join(_ST)})\s(?P<v>\d{{5}}(?:-\d{{4}})?)\b")),
+    ("zip_label", re.compile(r"(?i:\bzip(?:\s?code)?\s?[:#]?\s?)(?P<v>\d{5}(?:-\d{4})?)\b")),
+)
+_GLUE = re.compile(r"[ \t-]{1,3}")  # what may separate the words of one name
+_SCORES = {"site_place": 0.8, "institution": 0.75, "city": 0.6, "city_cue": 0.8, "street": 0.85,
+           "city_state": 0.85, "zip": 0.9, "zip_label": 0.9}
+
+
+class ClinicalLocationRecognizer(EntityRecognizer):
+    def __init__(self, lexicon: Lexicon, timeout_s: float = 1.0):
+        self.lex = lexicon
+        self.timeout_s = timeout_s
+        super().__init__(supported_entities=["LOCATION"], name="ClinicalLocationRecognizer",
+                         supported_language="en")
+
+    def load(self) -> None:
+        pass
+
+    def _proper(self, w: str) -> bool:
+        """A word that can be part of a place's name (not generic, not clinical)."""
+        return w not in GENERIC and w not in STOPWORDS and not self.lex.is_clinical(w) and len(w) > 1
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        from medllm.trust.recognizers.base import DetectionTimeout
+
+        toks = [(m.start(), m.end(), m.group()) for m in TOKEN.finditer(text)]
+        low = [t[2].lower() for t in toks]
+        letters = sum(c.isalpha() for c in text) or 1
+        mixed_case = sum(c.isupper() for c in text) / letters < 0.5
+        lex = self.lex
+        out: list[tuple[int, int, str]] = []
+        n = len(toks)
+        for i, w in enumerate(low):
+            if w in lex.site.places and w not in STOPWORDS:
+                out.append((toks[i][0], toks[i][1], "site_place"))
+            if w in INSTITUTION:
+                # up to three proper words right before it, none generic
+                j = i - 1
+                while j >= 0 and i - j <= 3 and self._proper(low[j]) and _GLUE.fullmatch(text[toks[j][1]:toks[j + 1][0]]):
+                    j -= 1
+                if j < i - 1 and any(not lex.is_common(low[k]) or lex.is_name(low[k]) for k in range(j + 1, i)):
+                    out.append((toks[j + 1][0], toks[i - 1][1], "institution"))
+            # gazetteer: one, two or three words
+            for k in (3, 2, 1):
+                if i + k > n:
+                    continue
+                phrase = " ".join(low[i:i + k])
+                if phrase not in lex.places or phrase in STOPWORDS or lex.is_clinical(phrase):
+                    continue
+                cue = i > 0 and low[i - 1] in PLACE_WORDS
+                cap = mixed_case and all(toks[x][2][0].isupper() for x in range(i, i + k))
+                plain = not any(lex.is_common(low[x]) for x in range(i, i + k))
+                if (cue and (cap or not mixed_case) and (plain or k > 1)) or (cap and plain and k > 1) \
+                        or (cap and plain and not lex.is_name(phrase)):
+                    out.append((toks[i][0], toks[i + k - 1][1], "city_cue" if cue else "city"))
+                    break
+        for name, rx in PATTERNS:
+            try:
+                for m in rx.finditer(text, timeout=self.timeout_s):
+                    out.append((*m.span("v"), name))
+            except TimeoutError:
+                raise DetectionTimeout(f"{self.name}: pattern {name!r} ran over {self.timeout_s} s") from None
+        return out
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        return [RecognizerResult("LOCATION", s, e, _SCORES[r], recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id, "pattern": r})
+            for s, e, r in self.find(text)]

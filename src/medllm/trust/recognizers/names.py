@@ -1,0 +1,147 @@
+"""Person names (patients, relatives, clinicians), the way deid.pl finds them: name lists
+checked against dictionaries, and context.
+
+A word is a name when
+- `site_name`: the site lexicon learned it as a name (staff seen in the site's notes);
+- `unambiguous`: it is on a census name list and is neither an English word, medical
+  vocabulary nor clinical shorthand ("Vasquez", "healey");
+- `capitalised`: in a note written in mixed case, a list name written with a capital in the
+  middle of a sentence ("Rich", "Bean"; not "Neuro", the shorthand list vetoes those);
+- `title` / `role` / `relative`: a context word makes the next (or previous) word a name
+  when it is a list name or not a dictionary word ("dr small", "son bill", "Lally, RN");
+  all-capital notes get these rules alone plus the lists ("MS:" is mental status, not Ms.).
+A word found once is a name everywhere in the note; initials and list names next to a name
+join it ("ROBERT V. DEGIORGIO").
+"""
+
+from __future__ import annotations
+
+import regex as re
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+from medllm.trust.privacy.lexicon import STOPWORDS, TITLES, Lexicon
+
+TOKEN = re.compile(r"[A-Za-z][A-Za-z']*")
+
+# Words before a name
+ROLE_BEFORE = frozenset("""
+np rn md resident attending fellow intern pcp cm sw pa nurse physician surgeon
+therapist pt/ot rt cardiologist intensivist neurologist hospitalist dict dictated signed
+""".split())
+RELATIVE = frozenset("""
+son sons daughter daughters dtr dtrs dau wife husband hus spouse sister sisters sis brother
+brothers bro niece nephew grandson granddaughter grandaughter grandchild cousin aunt uncle
+mother father mom dad mum friend friends fiance fiancee boyfriend girlfriend partner neighbor
+proxy hcp guardian inlaw in-law stepson stepdaughter
+""".split())
+# Words after a name
+ROLE_AFTER = frozenset("rn md np pa r.n. m.d. cnm lpn pct rrt crna do phd".split())
+_CUES = TITLES | ROLE_BEFORE | RELATIVE | ROLE_AFTER
+_TITLE_GAP = re.compile(r"\.?[ \t]{1,2}")
+_CONTEXT_GAP = re.compile(r"[ \t]{0,2}[,:-]?[ \t]{0,2}")
+_JOIN_GAP = re.compile(r"\.?[ \t]{1,2}")
+_SCORES = {"site_name": 0.85, "unambiguous": 0.7, "capitalised": 0.6, "title": 0.9, "role": 0.8,
+           "relative": 0.8, "propagated": 0.75, "joined": 0.7}
+
+
+class ClinicalNameRecognizer(EntityRecognizer):
+    """Census name lists + dictionaries + context words (see the module docstring)."""
+
+    def __init__(self, lexicon: Lexicon):
+        self.lex = lexicon
+        super().__init__(supported_entities=["PERSON"], name="ClinicalNameRecognizer",
+                         supported_language="en")
+
+    def load(self) -> None:
+        pass
+
+    # -- word classes ------------------------------------------------------------------------
+
+    def _candidate(self, w: str) -> bool:
+        """Could be a name if context says so: a list name or a word no dictionary knows."""
+        if w in STOPWORDS or len(w) < 2:
+            return False
+        if self.lex.is_clinical(w) and w not in self.lex.site.names:
+            return False
+        return self.lex.is_name(w) or not self.lex.is_common(w)
+
+    def _unambiguous(self, w: str, proper: bool = False) -> bool:
+        """A list name no dictionary knows. A rare surname one typo away from a word ("stabel",
+        "bein") counts only when written as a proper noun in a mixed-case note (`proper`)."""
+        lex = self.lex
+        return (len(w) >= 3 and w not in STOPWORDS and lex.is_name(w) and not lex.is_common(w)
+                and not lex.is_clinical(w)
+                and (w in lex.site.names or w in lex.common_names or proper or not lex.near_common(w)))
+
+    # -- detection ---------------------------------------------------------------------------
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, rule) of every name word."""
+        toks = [(m.start(), m.end(), m.group()) for m in TOKEN.finditer(text)]
+        low = [t[2].lower().strip("'") for t in toks]
+        letters = sum(c.isalpha() for c in text) or 1
+        mixed_case = sum(c.isupper() for c in text) / letters < 0.5
+        rule: dict[int, str] = {}
+        lex = self.lex
+        n = len(toks)
+
+        def gap(i: int) -> str:  # the characters between word i and word i + 1
+            return text[toks[i][1]:toks[i + 1][0]] if i + 1 < n else ""
+
+        for i, w in enumerate(low):
+            tok = toks[i][2]
+            if w in lex.site.names and w not in STOPWORDS and len(w) >= 2:
+                rule[i] = "site_name"
+            elif self._unambiguous(w, proper=mixed_case and tok[0].isupper() and tok[1:].islower()):
+                rule[i] = "unambiguous"
+            elif (mixed_case and tok[0].isupper() and not tok.isupper() and i > 0
+                  and not re.search(r"[.:;!?\n]\s*$", gap(i - 1)) and w not in STOPWORDS
+                  and lex.is_name(w) and not lex.is_clinical(w)):
+                rule[i] = "capitalised"
+            # context before the word
+            if i == 0:
+                continue
+            prev, g = low[i - 1], gap(i - 1)
+            if prev in TITLES and _TITLE_GAP.fullmatch(g) and self._candidate(w) and (
+                    prev != "ms" or toks[i - 1][2] == "Ms"):  # "MS:" is mental status
+                rule.setdefault(i, "title")
+            elif (prev in ROLE_BEFORE or prev in RELATIVE) and _CONTEXT_GAP.fullmatch(g) and self._candidate(w):
+                rule.setdefault(i, "relative" if prev in RELATIVE else "role")
+        # context after: "Jacobson, RN"
+        for i in range(n - 1):
+            if low[i + 1] in ROLE_AFTER and _CONTEXT_GAP.fullmatch(gap(i)) and self._candidate(low[i]):
+                rule.setdefault(i, "role")
+        # a name once is a name throughout the note (not from the weakest rule)
+        found = {low[i] for i, r in rule.items() if r != "capitalised" and len(low[i]) >= 3
+                 and self._candidate(low[i])}
+        for i, w in enumerate(low):
+            if i not in rule and w in found:
+                rule[i] = "propagated"
+        # join initials and list names next to a name ("Joyce Jacobson", "ROBERT V. DEGIORGIO")
+        changed = True
+        while changed:
+            changed = False
+            for i in list(rule):
+                for j in (i - 1, i + 1):
+                    if j < 0 or j >= n or j in rule:
+                        continue
+                    g = gap(min(i, j))
+                    if not _JOIN_GAP.fullmatch(g):
+                        continue
+                    t = toks[j][2]
+                    # an initial: "V." in "ROBERT V. DEGIORGIO", "J Smith"
+                    initial = len(t) == 1 and t.isupper() and (g.startswith(".") if j < i else True) \
+                        and t not in "AIO"
+                    if initial or (self.lex.is_name(low[j]) and low[j] not in STOPWORDS
+                                   and low[j] not in _CUES
+                                   and not self.lex.is_clinical(low[j])
+                                   and (not mixed_case or t[0].isupper())):
+                        rule[j] = "joined"
+                        changed = True
+        return [(toks[i][0], toks[i][1], r) for i, r in sorted(rule.items())]
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        return [RecognizerResult("PERSON", s, e, _SCORES[r], recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id, "pattern": r})
+            for s, e, r in self.find(text)]
