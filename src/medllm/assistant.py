@@ -5,7 +5,8 @@
           ─► retrieval + knowledge-graph facts ─► strategy ─► model
           ─► output checks (doses, disclaimer) ─► audit log (hashes and ids, never text)
 
-`medllm ask` and (later) `medllm serve` share this one pipeline.
+`medllm ask` and `medllm serve` share this one pipeline; `medllm.session.Session` opens what
+it needs (model, gate, retriever, graph) in one place.
 """
 
 from __future__ import annotations
@@ -14,22 +15,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from medllm.models.base import ContextTooLong, GenParams, Message, Model
-from medllm.reasoning.rag import answer_open
+from medllm.models.base import GenParams, Model
+from medllm.reasoning.base import SolveContext
+from medllm.reasoning.rag import parse_options
 from medllm.trust.audit_log import AuditLog, GateRecord, record_answer
 from medllm.trust.privacy import GatedModel, PrivacyGate
-from medllm.trust.safety import apply_guardrails, check_input, check_output, is_refusal
-from medllm.types import Answer, Cost
-
-SYSTEM_PROMPT = (
-    "You are a careful medical assistant for clinicians. Answer the question accurately and"
-    " concisely. Give the answer first, then a short rationale. Say when the evidence is"
-    " uncertain, and never invent facts, drugs, doses or references."
-)
-
-
-def direct_messages(question: str, system: str = SYSTEM_PROMPT) -> list[Message]:
-    return [{"role": "system", "content": system}, {"role": "user", "content": question}]
+from medllm.trust.safety import apply_guardrails, check_input, check_output, is_refusal, urgent_preamble
+from medllm.types import Answer, Question
 
 
 def _nonempty(question: str) -> str:
@@ -39,44 +31,44 @@ def _nonempty(question: str) -> str:
     return question
 
 
-def ask_direct(
+def pipeline_strategy(strategy: str, retriever: Any = None, graph: Any = None) -> str:
+    """The chain `ask` runs: rag and kg-rag first when a retriever / graph is open, then
+    `strategy` (e.g. "cot", "direct", "cot+verify")."""
+    names = [n for n in strategy.split("+") if n]
+    bare = [n.split("(")[0] for n in names]
+    if graph is not None and "kg-rag" not in bare:
+        names.insert(0, "kg-rag")
+    if retriever is not None and "rag" not in bare:
+        names.insert(0, "rag")
+    return "+".join(names)
+
+
+def answer_open(
     question: str,
     model: Model,
-    params: GenParams = GenParams(),
+    retriever: Any = None,
+    graph: Any = None,
+    options: str | Sequence[str] | None = None,
+    *,
+    strategy: str = "cot",
+    k: int = 5,
+    params: GenParams | None = None,
     on_token: Callable[[str], None] | None = None,
 ) -> Answer:
-    """The simplest honest pipeline: the model answers from its own knowledge, streamed."""
-    question = _nonempty(question)
-    messages = direct_messages(question)
-    n_prompt = sum(model.count_tokens(m["content"]) for m in messages)
-    window = model.info.context_window
-    if window and n_prompt + params.max_tokens > window:
-        raise ContextTooLong(n_prompt, window, params.max_tokens)
-    t0 = time.perf_counter()
-    first: float | None = None
-    pieces: list[str] = []
-    for piece in model.chat_stream(messages, params):
-        if first is None:
-            first = time.perf_counter() - t0
-        pieces.append(piece)
-        if on_token:
-            on_token(piece)
-    total = time.perf_counter() - t0
-    text = "".join(pieces).strip()
-    return Answer(
-        text=text,
-        model=model.info.spec,
-        strategy="direct",
-        cost=Cost(
-            calls=1,
-            # Message contents only: the chat template's few wrapper tokens are not counted.
-            prompt_tokens=n_prompt,
-            completion_tokens=model.count_tokens(text) if text else 0,
-            seconds=round(total, 3),
-        ),
-        raw=text,
-        metadata={"timings": {"first_token_s": round(first or total, 3), "total_s": round(total, 3)}},
-    )
+    """Answer a free question (or, with `options`, a multiple-choice one, by letter), with the
+    passages from `retriever` and the facts `graph` links numbered [1], [2] ... in the prompt.
+    `strategy` is what answers after retrieval (cot by default; "direct" streams a free-text
+    answer to `on_token`). The evidence the model saw is in `Answer.evidence` (index, passage id,
+    citation, source); the numbers the answer cites are in `Answer.metadata["cited"]`."""
+    from medllm.reasoning.compose import compose
+
+    question = _nonempty(question or "")
+    opts = parse_options(options) if options else []
+    q = Question(id="ask", question=question, options=opts, task="mcq" if opts else "open")
+    solver = compose(pipeline_strategy(strategy, retriever, graph), {"rag": {"k": k}})
+    ctx = SolveContext(model=model, params=params or GenParams(max_tokens=384, temperature=0.0, seed=0),
+                       mode="generate", retriever=retriever, graph=graph, on_token=on_token)
+    return solver(q, ctx)
 
 
 def ask(
@@ -92,31 +84,50 @@ def ask(
     gate_reason: str = "",
     audit: AuditLog | None = None,
     on_token: Callable[[str], None] | None = None,
+    client: str | None = None,
+    k: int = 5,
 ) -> Answer:
     """Answer `question` with `model`, citing passages from `retriever` and facts from `graph`
-    when given. With `gate`, the model only ever sees de-identified text. `on_token` streams the
-    answer when the pipeline is direct (no retrieval, no options)."""
+    when given. With `gate`, the model only ever sees de-identified text. With `on_token`, the
+    text shown streams there: urgent advice first, then the answer as the strategy writes it
+    (token by token for free-text `direct`, else in one piece), then what the checks add; the
+    pieces join to `Answer.text` whenever the streamed answer was not revised afterwards.
+    `client` (an API key's id) goes into the audit record; `k` is how many passages rag shows."""
     question = _nonempty(question)
     t0 = time.perf_counter()
     in_flags = check_input(question)
     sent = gate.scrub(question)[0] if gate else question  # what the audit log may hash
+    streamed: list[str] = []
+
+    def emit(piece: str) -> None:
+        streamed.append(piece)
+        if on_token:
+            on_token(piece)
+
     if is_refusal(in_flags):
         answer = Answer(text=apply_guardrails("", in_flags, []), flags=in_flags, model=model.info.spec,
                         strategy="refused")
     else:
+        preamble = urgent_preamble(in_flags)
+        if preamble and on_token:
+            emit(preamble + "\n\n")  # the emergency advice goes out before the model is called
         m: Model = GatedModel(model, gate) if gate else model
-        if retriever is None and graph is None and not options and strategy == "direct":
-            answer = ask_direct(question, m, params, on_token)
-        else:
-            answer = answer_open(question, m, retriever, graph, options, strategy=strategy, params=params)
+        answer = answer_open(question, m, retriever, graph, options, strategy=strategy, k=k, params=params,
+                             on_token=emit if on_token else None)
         out_flags = check_output(answer.text)
         answer = answer.model_copy(update={
             "text": apply_guardrails(answer.text, in_flags, out_flags),
             "flags": [*in_flags, *answer.flags, *out_flags],
         })
+    if on_token:
+        sofar = "".join(streamed).rstrip()
+        if answer.text.startswith(sofar):
+            rest = answer.text[len(sofar):]
+            if rest:
+                emit(rest)
     timings = {**answer.metadata.get("timings", {}), "total_s": round(time.perf_counter() - t0, 3)}
     answer = answer.model_copy(update={"metadata": {**answer.metadata, "timings": timings}})
     if audit is not None:
         decision = gate.record(True, gate_reason) if gate else GateRecord(on=False, reason=gate_reason)
-        record_answer(audit, prompt=sent, answer=answer, gate=decision)
+        record_answer(audit, prompt=sent, answer=answer, gate=decision, client=client)
     return answer

@@ -11,7 +11,7 @@ from medllm.reasoning.compose import compose
 from medllm.reasoning.ensemble import ChoiceShuffleSolver, SelfConsistencySolver
 from medllm.reasoning.fewshot import FewShotSolver, KnnFewShotSolver
 from medllm.reasoning.medprompt import MedpromptSolver
-from medllm.reasoning.rag import answer_open
+from medllm.assistant import answer_open
 from medllm.reasoning.util import cyclic_permutations, majority_vote, permute_question, unpermute_label
 from medllm.tasks.extract import extract_choice
 from medllm.types import Answer, Choice, Question

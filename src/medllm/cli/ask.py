@@ -38,77 +38,50 @@ def ask_command(
 
     Example: medllm ask "Which gene is mutated in Marfan syndrome?"
     """
-    from medllm.assistant import ask
     from medllm.config import load_settings
-    from medllm.models import GenParams, load_model, parse_spec
-    from medllm.trust.audit_log import AuditLog
-    from medllm.trust.privacy import PrivacyGate, gate_reason, gate_required
+    from medllm.session import Session
 
     if question == "-":
         question = sys.stdin.read()
     if not question.strip():
         raise UserError("the question is empty; type a question or a case description")
     s = load_settings(max_tokens=max_tokens, temperature=temperature, seed=seed, privacy_gate=gate)
-    spec = str(parse_spec(model or s.default_model))
-    gated = gate_required(spec, s.privacy_gate)
-    # The cache may only hold gated text, unless the user asks for it explicitly.
-    m = load_model(spec, s, cache=cache if cache is not None else gated)
-    params = GenParams(max_tokens=s.max_tokens, temperature=s.temperature, seed=s.seed)
-    status = err_console.status("loading knowledge…") if not as_json else None
-    retriever = graph = None
+    if index is not None and not (index / "manifest.json").exists():
+        raise UserError(f"no knowledge base at {index}; build one with `medllm kb build` or `medllm kb build-default`")
+    knowledge = [r for r, off in (("retriever", no_kb), ("graph", no_kg)) if not off]
+    status = err_console.status("loading…") if not as_json else None
+    shown: list[str] = []
     try:
         if status:
             status.start()
-        if not no_kb:
-            retriever = _open_index(index or s.indexes_dir / "default", explicit=index is not None)
-        if not no_kg:
-            from medllm.knowledge.kg.graph import load_default_graph
-
-            graph = load_default_graph()
-        pg = None
-        if gated:
+        with Session.open(model, strategy=strategy, settings=s, knowledge=knowledge, index=index,
+                          optional_index=True, cache=cache,
+                          status=status.update if status else None) as session:
+            for note in session.notes:
+                err_console.print(f"[yellow]note:[/] {note}")
             if status:
-                status.update("loading the privacy gate…")
-            pg = PrivacyGate(vault=s.home / "vault.sqlite")
-        if status:
-            status.update(f"answering with {spec}…")
-        stream = None if as_json or retriever or graph or options or strategy != "direct" else (
-            lambda t: print(t, end="", flush=True)
-        )
-        if stream and status:
-            status.stop()
-            status = None
-        answer = ask(
-            question, m, retriever=retriever, graph=graph, options=options, strategy=strategy,
-            params=params, gate=pg, gate_reason=gate_reason(spec, s.privacy_gate),
-            audit=AuditLog(s.home / "audit.jsonl"), on_token=stream,
-        )
+                status.update(f"answering with {session.model.info.spec}…")
+
+            def stream(piece: str) -> None:
+                nonlocal status
+                if status:  # the first token: the spinner gives way to the answer
+                    status.stop()
+                    status = None
+                shown.append(piece)
+                print(piece, end="", flush=True)
+
+            answer = session.ask(question, options=options, k=k, on_token=None if as_json else stream)
     finally:
         if status:
             status.stop()
-        m.close()
     if as_json:
         print(answer.model_dump_json(indent=2))
         return
-    if stream:
+    if shown:
         print()
-    else:
+    if "".join(shown).strip() != answer.text.strip():  # not streamed, or revised after streaming
         console.print(answer.text, highlight=False, markup=False)
     _print_footer(answer)
-
-
-def _open_index(path: Path, explicit: bool):
-    from medllm.knowledge.index import load_index
-
-    if not (path / "manifest.json").exists():
-        if explicit:
-            raise UserError(f"no knowledge base at {path}; build one with `medllm kb build` or `medllm kb build-default`")
-        err_console.print(
-            f"[yellow]note:[/] no knowledge base at {path}; answering without retrieval"
-            " (build it with `medllm kb build-default`)"
-        )
-        return None
-    return load_index(path)
 
 
 def _print_footer(answer) -> None:

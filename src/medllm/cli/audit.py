@@ -48,13 +48,14 @@ def register(app: typer.Typer) -> None:
         medhalt: Path | None = typer.Option(None, help="Med-HALT reasoning_fake CSV (optional)"),
         medhalt_limit: int = typer.Option(50),
         seed: int = typer.Option(0),
+        index: Path | None = typer.Option(None, "--index", help="knowledge base for rag strategies; default $MEDLLM_HOME/indexes/default"),
     ) -> None:
         """Run the trust audit and write OUT/report.html and OUT/results.json."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         from medllm.eval.datasets import load_dataset
-        from medllm.models import load_model
-        from medllm.reasoning.base import SolveContext, get_solver
+        from medllm.reasoning.base import get_solver
+        from medllm.session import Session
         from medllm.eval.audit import render_html, results_json, run_audit
         from medllm.trust.hallucination import load_medhalt_fake
 
@@ -65,8 +66,9 @@ def register(app: typer.Typer) -> None:
         solver = get_solver(strategy)
         if mode not in solver.modes:
             raise ValueError(f"strategy {strategy!r} supports --mode {', '.join(solver.modes)}")
-        m = load_model(model)
-        ctx = SolveContext(model=m, mode=mode, seed=seed)  # type: ignore[arg-type]
+        # the same composition root as ask and eval: privacy gate, index (rag), graph (kg-rag)
+        session = Session.open(model, strategy=strategy, index=index, audit=False)
+        ctx = session.context(mode, seed=seed)  # type: ignore[arg-type]
         # originals + 4 robustness + sex + 5 races + 3 ages + NOTA, at most
         total = len(qs) * 15 + len(fakes)
         try:
@@ -76,7 +78,7 @@ def register(app: typer.Typer) -> None:
                 results = run_audit(qs, lambda q: solver(q, ctx), seed=seed, medhalt=fakes,
                                     progress=lambda k: bar.advance(task, k))
         finally:
-            m.close()
+            session.close()
         out.mkdir(parents=True, exist_ok=True)
         meta = {"model": model, "dataset": dataset, "strategy": strategy, "mode": mode,
                 "items": len(qs), "seed": seed}

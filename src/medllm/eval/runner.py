@@ -32,7 +32,7 @@ from medllm.eval.store import (
     atomic_write_json,
 )
 from medllm.models.base import GenParams, Model
-from medllm.reasoning.base import SolveContext, get_solver
+from medllm.reasoning.base import get_solver
 from medllm.types import Answer, Question
 
 Progress = Callable[[int, int], None]  # (items done, items total)
@@ -272,29 +272,23 @@ def run_eval(
     store.start(run_id, {**config.identity(), "max_tokens": config.max_tokens}, out_dir)
 
     t0 = time.perf_counter()
-    owned = model is None and bool(pending)
-    if owned:
-        from medllm.models import load_model  # deferred: loading a model is heavy
-
-        model = load_model(config.model, settings)
-        from medllm.trust.privacy import GatedModel, PrivacyGate, gate_required
-
-        # Remote backends only ever see de-identified text (and so does their cache, inside).
-        if gate_required(config.model, settings.privacy_gate):
-            model = GatedModel(model, PrivacyGate())
+    session = None
     try:
         if progress:
             progress(len(done), len(questions))
         if pending:
-            assert model is not None
-            # what the strategy needs besides the model: an index (rag), the graph (kg-rag)
-            from medllm.reasoning.resources import load_resources
+            # One composition root: the model (a given one, or the config's), the privacy gate
+            # (remote backends only ever see de-identified text, and so does their cache, inside),
+            # and what the strategy needs besides the model: an index (rag), the graph (kg-rag).
+            from medllm.session import Session
 
-            res = load_resources(getattr(solver, "needs", ()), config.extra.get("index"), settings)
-            ctx = SolveContext(
-                model=model, mode=config.mode,  # type: ignore[arg-type]
+            session = Session.open(model if model is not None else config.model, strategy=config.strategy,
+                                   settings=settings, index=config.extra.get("index"),
+                                   cache=settings.cache, audit=False)
+            ctx = session.context(
+                config.mode,  # type: ignore[arg-type]
                 params=GenParams(max_tokens=config.max_tokens, temperature=0.0, seed=config.seed),
-                shots=shots, seed=config.seed, retriever=res.get("retriever"), graph=res.get("graph"),
+                shots=shots, seed=config.seed,
             )
             for q in pending:
                 t = time.perf_counter()
@@ -305,8 +299,8 @@ def run_eval(
                 if progress:
                     progress(len(done), len(questions))
     finally:
-        if owned and model is not None:
-            model.close()
+        if session is not None:
+            session.close()  # closes the model only when the session loaded it
     wall = time.perf_counter() - t0
 
     records = [done[q.id] for q in questions]

@@ -8,6 +8,7 @@ so solvers hold no global state and compose (a strategy may call another solver)
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -26,6 +27,8 @@ class SolveContext:
     retriever: object | None = None  # a medllm.knowledge retriever; typed loosely to keep layers
     graph: object | None = None  # a medllm.knowledge.kg graph
     seed: int = 0
+    # Free-text answers stream here piece by piece when set (ask, serve); MCQ scoring ignores it.
+    on_token: Callable[[str], None] | None = None
 
 
 @runtime_checkable

@@ -9,6 +9,9 @@
 - generate mode asks for the answer (chat template when the model has one, else a plain
   completion prompt) and reads it with `medllm.tasks.extract_choice`; a reply with no readable
   option gets `choice=None` and a `parse_failure` flag.
+- a question without options (an open question, `medllm ask`) gets a free-text answer in either
+  mode, streamed to `ctx.on_token` when set; numbered evidence put in `question.context` by rag /
+  kg-rag is shown above it and the model is asked to cite it as [n].
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from medllm.models.base import GenParams
+from medllm.models.base import ContextTooLong, GenParams, Message
 from medllm.reasoning.base import Mode, SolveContext
 from medllm.tasks.extract import extract_choice
 from medllm.tasks.prompts import chat_messages, generate_prompt, loglik_requests
@@ -24,6 +27,23 @@ from medllm.types import Answer, Cost, Flag, Question
 
 # Where a plain completion should stop: the end of the answer paragraph or a new item.
 COMPLETION_STOPS = ("\n\n", "\nQuestion:")
+
+FREE_SYSTEM = (
+    "You are a careful medical assistant for clinicians. Answer the question accurately and"
+    " concisely. Give the answer first, then a short rationale. Say when the evidence is"
+    " uncertain, and never invent facts, drugs, doses or references."
+)
+CITE = (" Use the numbered documents where they help and cite each one you use as [n]. If the"
+        " documents do not answer the question, say so instead of guessing.")
+
+
+def free_messages(q: Question) -> list[Message]:
+    """The chat for a free-text answer: the question as written, or below its numbered evidence."""
+    from medllm.reasoning.cot import user_text
+
+    if q.metadata.get("evidence_block"):
+        return [{"role": "system", "content": FREE_SYSTEM + CITE}, {"role": "user", "content": user_text(q)}]
+    return [{"role": "system", "content": FREE_SYSTEM}, {"role": "user", "content": q.question.strip()}]
 
 
 def _softmax(xs: list[float]) -> list[float]:
@@ -49,6 +69,8 @@ class DirectSolver:
     modes: tuple[Mode, ...] = ("loglik", "generate")
 
     def __call__(self, question: Question, ctx: SolveContext) -> Answer:
+        if not question.options:
+            return self._free(question, ctx)
         if ctx.mode == "loglik":
             return self._loglik(question, ctx)
         if ctx.mode == "generate":
@@ -109,6 +131,43 @@ class DirectSolver:
             completion_tokens=done.completion_tokens, seconds=done.seconds,
         )
         return self._answer(q, ctx, choice, raw=done.text, flags=flags, cost=cost)
+
+
+    def _free(self, q: Question, ctx: SolveContext) -> Answer:
+        """A free-text answer, streamed: no options to score, so the mode does not matter."""
+        model, params = ctx.model, ctx.params
+        messages = free_messages(q)
+        n_prompt = sum(model.count_tokens(m["content"]) for m in messages)
+        window = model.info.context_window
+        if window and n_prompt + params.max_tokens > window:
+            raise ContextTooLong(n_prompt, window, params.max_tokens)
+        t0 = time.perf_counter()
+        first: float | None = None
+        pieces: list[str] = []
+        # a chat model only: a base model's backend says it has no chat template (a free answer
+        # completed by a base model rambles to the token limit)
+        for piece in model.chat_stream(messages, params):
+            if not pieces:
+                piece = piece.lstrip()  # the shown answer starts at its first word
+                if not piece:
+                    continue
+                first = time.perf_counter() - t0
+            pieces.append(piece)
+            if ctx.on_token:
+                ctx.on_token(piece)
+        total = time.perf_counter() - t0
+        text = "".join(pieces).strip()
+        return Answer(
+            question_id=q.id, text=text, raw=text, model=model.info.spec, strategy=self.name,
+            cost=Cost(
+                calls=1,
+                # message contents only: the chat template's few wrapper tokens are not counted
+                prompt_tokens=n_prompt,
+                completion_tokens=model.count_tokens(text) if text else 0,
+                seconds=round(total, 3),
+            ),
+            metadata={"timings": {"first_token_s": round(first or total, 3), "total_s": round(total, 3)}},
+        )
 
 
 def default_params(max_tokens: int = 64, seed: int = 0) -> GenParams:

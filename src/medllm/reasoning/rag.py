@@ -12,8 +12,8 @@ Both return the evidence the model saw (`Answer.evidence`, numbered as in the pr
 of it the answer cites (`metadata["cited"]`); a cited number that was not in the prompt is
 flagged `invalid_citation`.
 
-`answer_open(...)` is the entry point for `medllm ask`: a free question (or one with options)
-in, an `Answer` with cited evidence out.
+`parse_options` reads the options of `medllm ask --options`; the pipeline that puts rag and
+kg-rag in front of a strategy is `medllm.assistant.answer_open`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from medllm.models.base import GenParams, Model
+from medllm.models.base import Model
 from medllm.reasoning.base import Mode, SolveContext
 from medllm.reasoning.util import Stage, check_citations
 from medllm.types import Answer, Choice, Evidence, Flag, Question
@@ -156,7 +156,7 @@ class KgRagSolver(Stage):
         return out.model_copy(update={"metadata": {**out.metadata, "linked_concepts": ids}})
 
 
-# ---------------------------------------------------------------- medllm ask
+# ---------------------------------------------------------------- options as typed
 
 _OPT = re.compile(r"(?:^|\s|;)\(?([A-J])[\)\.:]\s+")
 
@@ -187,36 +187,3 @@ def parse_options(options: str | Sequence[str]) -> list[Choice]:
     if len(set(labels)) != len(labels):
         raise ValueError(f"option letters repeat ({', '.join(labels)}); give each option its own letter")
     return out
-
-
-def answer_open(
-    question: str,
-    model: Model,
-    retriever: Any = None,
-    graph: Any = None,
-    options: str | Sequence[str] | None = None,
-    *,
-    strategy: str = "cot",
-    k: int = 5,
-    params: GenParams | None = None,
-) -> Answer:
-    """Answer a free question (or, with `options`, a multiple-choice one, by letter), with the
-    passages from `retriever` and the facts `graph` links numbered [1], [2] ... in the prompt.
-    `strategy` is what answers after retrieval (cot by default; e.g. "cot+verify"). The
-    evidence the model saw is in `Answer.evidence` (index, passage id, citation, source); the
-    numbers the answer cites are in `Answer.metadata["cited"]`."""
-    from medllm.reasoning.compose import compose
-
-    if not question or not question.strip():
-        raise ValueError("the question is empty; type a question or a case description")
-    opts = parse_options(options) if options else []
-    q = Question(id="ask", question=question.strip(), options=opts, task="mcq" if opts else "open")
-    names = [n for n in strategy.split("+") if n]
-    if graph is not None and "kg-rag" not in names:
-        names.insert(0, "kg-rag")
-    if retriever is not None and "rag" not in names:
-        names.insert(0, "rag")
-    solver = compose("+".join(names), {"rag": {"k": k}})
-    ctx = SolveContext(model=model, params=params or GenParams(max_tokens=384, temperature=0.0, seed=0),
-                       mode="generate", retriever=retriever, graph=graph)
-    return solver(q, ctx)

@@ -58,6 +58,7 @@ class AuditEntry(BaseModel):
     flags: list[FlagRecord] = Field(default_factory=list)
     gate: GateRecord | None = None
     metrics: dict[str, float | int | bool] = Field(default_factory=dict)
+    client: str | None = None  # who asked: an API key's id (`medllm serve`), never the key
 
     @field_validator("evidence_ids")
     @classmethod
@@ -67,7 +68,7 @@ class AuditEntry(BaseModel):
                 raise ValueError("evidence ids must be short codes, not text")
         return v
 
-    @field_validator("question_id", "model", "strategy", "event")
+    @field_validator("question_id", "model", "strategy", "event", "client")
     @classmethod
     def _short(cls, v: str | None) -> str | None:
         if v is not None and (len(v) > _ID_MAX or "\n" in v):
@@ -148,6 +149,7 @@ def record_answer(
     answer: Answer,
     gate: GateRecord | None = None,
     event: str = "answer",
+    client: str | None = None,
 ) -> str:
     """Log one answered request. `prompt` is hashed, never stored; pass the text that was actually
     sent to the model (the gated text), so the hash cannot be matched to patient text."""
@@ -162,6 +164,7 @@ def record_answer(
         flags=_flag_records(answer.flags),
         gate=gate,
         metrics={k: v for k, v in {"confidence": answer.confidence}.items() if v is not None},
+        client=client,
     )
     return log.append(entry)
 
