@@ -73,13 +73,16 @@ jan feb mar apr jun jul aug sep sept oct nov dec
 am pm noc days eves nights evening morning afternoon overnight today tonight yesterday
 ccu micu sicu csru ctic cvicu nicu picu ed er or pacu ir cath ep
 bue ble rue rle lue lle rua lua rul rml cws genta gent irr marg grav fe crea creat cos paco paco2
+ve ada sxn suction flo tyl neg ica txr txfr prev
 ve riker ramsay mallory weiss passy passey muir quinton quentin trach pleurx groshong mediport
 port portacath hep lock saline dobhoff corpak salem sump yankauer ambu bovie doppler dopplered
 """.split())
 
 # Words that are on name lists but, in notes, are exclamations or other words.
 NOT_NAMES = frozenset("""jesus god lord christ allah street avenue road lane drive court
-hospital center clinic county""".split())
+hospital center clinic county english spanish russian french italian german portuguese polish
+greek chinese cantonese mandarin korean japanese vietnamese haitian creole arabic hebrew hindi
+""".split())
 
 # Function words and clinical words that context rules must never take for a name.
 STOPWORDS = frozenset("""
@@ -243,7 +246,8 @@ def load_lexicon() -> Lexicon:
     """The generic lexicon (about 2 s on first use; cached for the process)."""
     from english_words import get_english_words_set
 
-    first = set(_census("dist.male.first")) | set(_census("dist.female.first"))
+    first_rank = {**_census("dist.female.first"), **_census("dist.male.first")}
+    first = set(first_rank)
     last_rank = _census("dist.all.last")
     last = set(last_rank)
     web2 = get_english_words_set(["web2"], lower=False, alpha=True)
@@ -253,15 +257,17 @@ def load_lexicon() -> Lexicon:
     return Lexicon(
         first_names=frozenset(first), last_names=frozenset(last),
         common_words=frozenset(common),
-        medical_words=frozenset(_medical_words(first | {w for w, r in last_rank.items() if r <= 5000})),
+        medical_words=frozenset(_medical_words(
+            {w for w, r in first_rank.items() if r <= 1000} | {w for w, r in last_rank.items() if r <= 1000})),
         places=frozenset(_places()),
         common_names=frozenset(first | {w for w, r in last_rank.items() if r <= 5000}),
     )
 
 
 def _medical_words(names: set[str]) -> set[str]:
-    """Drug names that are one word ("lasix"), and the words of HPO term names, less census
-    first names and common surnames (HPO's eponyms stay: "Marfan", "Parkinson")."""
+    """Drug names that are one word ("lasix"), and the words of HPO term names, less the
+    commonest census names (HPO's eponyms stay: "Marfan", "Parkinson"; so do rare names that
+    are brands: "Allegra")."""
     from drug_named_entity_recognition import drugs_finder
 
     words = {k.lower() for k in drugs_finder.drug_variant_to_canonical if re.fullmatch(r"[A-Za-z]{3,}", k)}

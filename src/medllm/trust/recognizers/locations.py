@@ -14,18 +14,25 @@ from __future__ import annotations
 import regex as re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
-from medllm.trust.privacy.lexicon import STOPWORDS, Lexicon
+from medllm.trust.privacy.lexicon import CLINICAL_WORDS, STOPWORDS, Lexicon
 
 TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]|[A-Za-z]")
 INSTITUTION = frozenset("""
-hospital hosp hospitals medical center ctr clinic rehab rehabilitation nursing home manor
-healthcare health hospice infirmary institute pavilion
+hospital hosp hospitals center ctr clinic rehab rehabilitation manor healthcare hospice
+infirmary institute pavilion
+""".split())
+# words between a place's own name and the institution word: "Calvert Memorial Hospital"
+INSTITUTION_KIND = frozenset("""
+medical health nursing care general memorial community rehab rehabilitation regional
+university children's childrens women's state county cancer heart eye surgical
 """.split())
 GENERIC = frozenset("""
 outside osh local community general this that their our the a an other another previous prior
 same rehab psych psychiatric state university nursing acute chronic care long term private
 transfer from to at in into va vna hospital medical center city county new old home his her
 """.split())
+# "lives in Catonsville": after these, a word no dictionary knows is a place
+RESIDENCE = frozenset("lives live living resides reside resided moved born vacationing relocated".split())
 PLACE_WORDS = frozenset("""
 in from to at near lives live living resides reside resident moved vacationing visiting
 transferred transfer tx trans returned return admitted home born
@@ -41,7 +48,7 @@ PATTERNS = (
     ("zip_label", re.compile(r"(?i:\bzip(?:\s?code)?\s?[:#]?\s?)(?P<v>\d{5}(?:-\d{4})?)\b")),
 )
 _GLUE = re.compile(r"[ \t-]{1,3}")  # what may separate the words of one name
-_SCORES = {"site_place": 0.8, "institution": 0.75, "city": 0.6, "city_cue": 0.8, "street": 0.85,
+_SCORES = {"site_place": 0.8, "institution": 0.75, "city": 0.6, "city_cue": 0.8, "saint": 0.8, "residence": 0.75, "street": 0.85,
            "city_state": 0.85, "zip": 0.9, "zip_label": 0.9}
 
 
@@ -56,8 +63,29 @@ class ClinicalLocationRecognizer(EntityRecognizer):
         pass
 
     def _proper(self, w: str) -> bool:
-        """A word that can be part of a place's name (not generic, not clinical)."""
-        return w not in GENERIC and w not in STOPWORDS and not self.lex.is_clinical(w) and len(w) > 1
+        """A word that can be part of a place's name (not generic, not clinical shorthand)."""
+        return (w not in GENERIC and w not in STOPWORDS and w not in CLINICAL_WORDS
+                and w not in self.lex.medical_words and len(w) > 1)
+
+    def _street(self, match: str) -> bool:
+        """"12 Oak Street", not "3 WAY FOLEY IN PLACE" or "2200 PER DR" in a note in capitals."""
+        words = [w.lower() for w in TOKEN.findall(match)][:-1]
+        return bool(words) and not any(w in STOPWORDS or w in CLINICAL_WORDS for w in words)
+
+    def _institution(self, i: int, toks: list[tuple[int, int, str]], low: list[str],
+                     text: str) -> tuple[int, int] | None:
+        """The proper words before the institution word at `i` (past its kind: "Memorial")."""
+        end = i
+        while end - 1 >= 0 and low[end - 1] in INSTITUTION_KIND and i - end < 2:
+            end -= 1
+        j = end - 1
+        while j >= 0 and end - j <= 3 and self._proper(low[j]) and _GLUE.fullmatch(text[toks[j][1]:toks[j + 1][0]]):
+            j -= 1
+        words = range(j + 1, end)
+        titled = all(toks[k][2][0].isupper() and not toks[k][2].isupper() for k in range(j + 1, i + 1))
+        if words and (titled or any(not self.lex.is_common(low[k]) or self.lex.is_name(low[k]) for k in words)):
+            return toks[j + 1][0], toks[end - 1][1]
+        return None
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         from medllm.trust.recognizers.base import DetectionTimeout
@@ -73,12 +101,18 @@ class ClinicalLocationRecognizer(EntityRecognizer):
             if w in lex.site.places and w not in STOPWORDS:
                 out.append((toks[i][0], toks[i][1], "site_place"))
             if w in INSTITUTION:
-                # up to three proper words right before it, none generic
-                j = i - 1
-                while j >= 0 and i - j <= 3 and self._proper(low[j]) and _GLUE.fullmatch(text[toks[j][1]:toks[j + 1][0]]):
-                    j -= 1
-                if j < i - 1 and any(not lex.is_common(low[k]) or lex.is_name(low[k]) for k in range(j + 1, i)):
-                    out.append((toks[j + 1][0], toks[i - 1][1], "institution"))
+                span = self._institution(i, toks, low, text)
+                if span:
+                    out.append((*span, "institution"))
+            # "St. Mary's", "ST AGNES": a saint's name is a place (the ST segment is "ST" alone)
+            if w == "st" and i + 1 < n and re.fullmatch(r"\.? ?", text[toks[i][1]:toks[i + 1][0]]) \
+                    and toks[i + 1][2][0].isupper() and lex.is_name(low[i + 1].removesuffix("'s")) \
+                    and low[i + 1] not in STOPWORDS:
+                out.append((toks[i][0], toks[i + 1][1], "saint"))
+            # "lives in Catonsville", "moved to Towson"
+            if w in RESIDENCE and i + 2 < n and low[i + 1] in ("in", "to", "near", "at") \
+                    and self._proper(low[i + 2]) and not lex.is_common(low[i + 2]):
+                out.append((toks[i + 2][0], toks[i + 2][1], "residence"))
             # gazetteer: one, two or three words
             for k in (3, 2, 1):
                 if i + k > n:
@@ -96,6 +130,8 @@ class ClinicalLocationRecognizer(EntityRecognizer):
         for name, rx in PATTERNS:
             try:
                 for m in rx.finditer(text, timeout=self.timeout_s):
+                    if name == "street" and not self._street(m.group("v")):
+                        continue
                     out.append((*m.span("v"), name))
             except TimeoutError:
                 raise DetectionTimeout(f"{self.name}: pattern {name!r} ran over {self.timeout_s} s") from None

@@ -19,13 +19,13 @@ from __future__ import annotations
 import regex as re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
-from medllm.trust.privacy.lexicon import STOPWORDS, TITLES, Lexicon
+from medllm.trust.privacy.lexicon import CLINICAL_WORDS, STOPWORDS, TITLES, Lexicon
 
 TOKEN = re.compile(r"[A-Za-z][A-Za-z']*")
 
 # Words before a name
 ROLE_BEFORE = frozenset("""
-np rn md resident attending fellow intern pcp cm sw pa nurse physician surgeon
+np rn md resident attending fellow intern pcp cm sw nurse physician surgeon
 therapist pt/ot rt cardiologist intensivist neurologist hospitalist dict dictated signed
 """.split())
 RELATIVE = frozenset("""
@@ -37,7 +37,7 @@ proxy hcp guardian inlaw in-law stepson stepdaughter
 # Words after a name
 ROLE_AFTER = frozenset("rn md np pa r.n. m.d. cnm lpn pct rrt crna do phd".split())
 _CUES = TITLES | ROLE_BEFORE | RELATIVE | ROLE_AFTER
-_TITLE_GAP = re.compile(r"\.?[ \t]{1,2}")
+_TITLE_GAP = re.compile(r"\.[ \t]{0,2}|[ \t]{1,2}")
 _CONTEXT_GAP = re.compile(r"[ \t]{0,2}[,:-]?[ \t]{0,2}")
 _JOIN_GAP = re.compile(r"\.?[ \t]{1,2}")
 _SCORES = {"site_name": 0.85, "unambiguous": 0.7, "capitalised": 0.6, "title": 0.9, "role": 0.8,
@@ -58,12 +58,11 @@ class ClinicalNameRecognizer(EntityRecognizer):
     # -- word classes ------------------------------------------------------------------------
 
     def _candidate(self, w: str) -> bool:
-        """Could be a name if context says so: a list name or a word no dictionary knows."""
-        if w in STOPWORDS or len(w) < 2:
+        """Could be a name when context says so: a list name (even "Foley", "Ed", "Small")
+        or a word no dictionary or shorthand list knows ("Przybylo")."""
+        if w in STOPWORDS or w in _CUES or len(w) < 2:
             return False
-        if self.lex.is_clinical(w) and w not in self.lex.site.names:
-            return False
-        return self.lex.is_name(w) or not self.lex.is_common(w)
+        return self.lex.is_name(w) or not (self.lex.is_common(w) or w in CLINICAL_WORDS)
 
     def _unambiguous(self, w: str, proper: bool = False) -> bool:
         """A list name no dictionary knows. A rare surname one typo away from a word ("stabel",
@@ -79,8 +78,11 @@ class ClinicalNameRecognizer(EntityRecognizer):
         """(start, end, rule) of every name word."""
         toks = [(m.start(), m.end(), m.group()) for m in TOKEN.finditer(text)]
         low = [t[2].lower().strip("'") for t in toks]
+        # capitals tell names only in notes written in mixed case (not in capitals, not all
+        # in lower case)
         letters = sum(c.isalpha() for c in text) or 1
-        mixed_case = sum(c.isupper() for c in text) / letters < 0.5
+        capital_words = sum(t[2][0].isupper() for t in toks) / (len(toks) or 1)
+        mixed_case = sum(c.isupper() for c in text) / letters < 0.5 and capital_words > 0.08
         rule: dict[int, str] = {}
         lex = self.lex
         n = len(toks)
@@ -90,7 +92,9 @@ class ClinicalNameRecognizer(EntityRecognizer):
 
         for i, w in enumerate(low):
             tok = toks[i][2]
-            if w in lex.site.names and w not in STOPWORDS and len(w) >= 2:
+            proper = mixed_case and tok[0].isupper()
+            if w in lex.site.names and w not in STOPWORDS and len(w) >= 2 and (
+                    proper or not mixed_case or not lex.is_common(w)):
                 rule[i] = "site_name"
             elif self._unambiguous(w, proper=mixed_case and tok[0].isupper() and tok[1:].islower()):
                 rule[i] = "unambiguous"
@@ -105,18 +109,21 @@ class ClinicalNameRecognizer(EntityRecognizer):
             if prev in TITLES and _TITLE_GAP.fullmatch(g) and self._candidate(w) and (
                     prev != "ms" or toks[i - 1][2] == "Ms"):  # "MS:" is mental status
                 rule.setdefault(i, "title")
-            elif (prev in ROLE_BEFORE or prev in RELATIVE) and _CONTEXT_GAP.fullmatch(g) and self._candidate(w):
+            elif (prev in ROLE_BEFORE or prev in RELATIVE) and _CONTEXT_GAP.fullmatch(g) and self._candidate(w) \
+                    and (proper or w in lex.common_names or not lex.is_common(w)):  # not "dtr died"
                 rule.setdefault(i, "relative" if prev in RELATIVE else "role")
         # context after: "Jacobson, RN"
         for i in range(n - 1):
-            if low[i + 1] in ROLE_AFTER and _CONTEXT_GAP.fullmatch(gap(i)) and self._candidate(low[i]):
+            if low[i + 1] in ROLE_AFTER and _CONTEXT_GAP.fullmatch(gap(i)) and self._candidate(low[i]) \
+                    and ((mixed_case and toks[i][2][0].isupper()) or not lex.is_common(low[i])):
                 rule.setdefault(i, "role")
         # a name once is a name throughout the note (not from the weakest rule)
         found = {low[i] for i, r in rule.items() if r != "capitalised" and len(low[i]) >= 3
                  and self._candidate(low[i])}
         for i, w in enumerate(low):
-            if i not in rule and w in found:
-                rule[i] = "propagated"
+            if i not in rule and w in found and (
+                    not self.lex.is_common(w) or (mixed_case and toks[i][2][0].isupper())):
+                rule[i] = "propagated"  # but not "small" in "small amount" after "Dr Small"
         # join initials and list names next to a name ("Joyce Jacobson", "ROBERT V. DEGIORGIO")
         changed = True
         while changed:
@@ -129,13 +136,16 @@ class ClinicalNameRecognizer(EntityRecognizer):
                     if not _JOIN_GAP.fullmatch(g):
                         continue
                     t = toks[j][2]
-                    # an initial: "V." in "ROBERT V. DEGIORGIO", "J Smith"
-                    initial = len(t) == 1 and t.isupper() and (g.startswith(".") if j < i else True) \
-                        and t not in "AIO"
-                    if initial or (self.lex.is_name(low[j]) and low[j] not in STOPWORDS
-                                   and low[j] not in _CUES
-                                   and not self.lex.is_clinical(low[j])
-                                   and (not mixed_case or t[0].isupper())):
+                    # an initial: "V." in "ROBERT V. DEGIORGIO", "J Smith", "q. lander"
+                    initial = len(t) == 1 and (
+                        text[toks[j][1]:toks[j][1] + 1] == "." or (t.isupper() and t not in "AIO"))
+                    w = low[j]
+                    wordlike = (w not in STOPWORDS and w not in _CUES and len(w) >= 2
+                                and (not mixed_case or t[0].isupper())
+                                and not self.lex.is_clinical(w)
+                                and (self.lex.is_name(w) or not (
+                                    self.lex.is_common(w) or (not mixed_case and self.lex.near_common(w)))))
+                    if initial or wordlike:
                         rule[j] = "joined"
                         changed = True
         return [(toks[i][0], toks[i][1], r) for i, r in sorted(rule.items())]

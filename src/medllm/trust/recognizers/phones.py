@@ -14,10 +14,11 @@ class ClinicalPhoneRecognizer(ContextPatternRecognizer):
     NAME = "ClinicalPhoneRecognizer"
     PATTERNS = (
         NamedPattern("us_number", r"(?<![\d.])(?P<v>(?:\+?1[\s.-])?\(?\d{3}\)?[\s.-]{0,2}\d{3}[\s.-]\d{4}"
-                     r"(?:\s{0,2}(?:x|ext\.?)\s{0,2}\d{1,5})?)(?![\d.])", 0.8, flags=2),
-        NamedPattern("glued_number", r"(?<![\d.])(?P<v>\(?\d{6}-\d{4}\)?)(?![\d.])", 0.6),
+                     r"(?:\s{0,2}(?:x|ext\.?)\s{0,2}\d{1,5})?)(?!\d|\.\d)", 0.8, flags=2),
+        NamedPattern("glued_number", r"(?<![\d.])(?P<v>\(?\d{6}-\d{4}\)?)(?!\d|\.\d)", 0.6),
         NamedPattern("pager", r"(?<![\d./:-])(?P<v>\d{5})(?!\d|[./:]\d|\s?(?:mg|ml|cc|units?)\b)", 0.1,
                      context=_PAGER, window=(3, 0)),
-        NamedPattern("exchange_number", r"(?<![\d.])(?P<v>\d{3}[\s.-]\d{4})(?![\d.])", 0.2,
+        NamedPattern("spaced_number", r"(?<![\d.])(?P<v>\d{3}\s\d{3}\s\d{4,5})(?!\d|\.\d)", 0.7),
+        NamedPattern("exchange_number", r"(?<![\d.])(?P<v>\d{3}[\s.-]\d{4})(?!\d|\.\d)", 0.2,
                      context=_PAGER, window=(3, 0)),
     )
