@@ -99,6 +99,8 @@ def run(
     out: Path = typer.Option(None, "--out", "-o", help="Run directory; default $MEDLLM_HOME/runs/<run-id>."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Count and skip malformed records."),
     index: Path = typer.Option(None, "--index", help="Knowledge-base folder for rag strategies; default $MEDLLM_HOME/indexes/default."),
+    reidentify: bool = typer.Option(False, "--reidentify", help="Behind the privacy gate (remote models): write answers "
+                                    "re-identified into predictions.jsonl; default: as the model wrote them, over surrogates."),
 ) -> None:
     """Evaluate (when --dataset is given), or run a subcommand."""
     if ctx.invoked_subcommand is not None:
@@ -136,7 +138,7 @@ def run(
             else:
                 bar.update(task_id, completed=done)
 
-        result = run_eval(config, out_dir=out, settings=settings, progress=progress)
+        result = run_eval(config, out_dir=out, settings=settings, progress=progress, reidentify=reidentify)
     s = result.summary
     if result.resumed:
         console.print(f"resumed: {result.resumed} items were already done, {result.answered} answered now")

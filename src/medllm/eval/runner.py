@@ -231,8 +231,10 @@ def run_eval(
     settings: Settings | None = None,
     progress: Progress | None = None,
     dataset: LoadedDataset | None = None,
+    reidentify: bool = False,
 ) -> RunResult:
-    """Evaluate, resuming whatever part of the same run is already on disk."""
+    """Evaluate, resuming whatever part of the same run is already on disk. Behind the privacy
+    gate, answers are recorded as the model wrote them (over surrogates) unless `reidentify`."""
     config.validate()
     settings = settings or load_settings()
     solver = get_solver(config.strategy)
@@ -290,6 +292,11 @@ def run_eval(
                 params=GenParams(max_tokens=config.max_tokens, temperature=0.0, seed=config.seed),
                 shots=shots, seed=config.seed,
             )
+            from medllm.trust.privacy import GatedModel
+
+            if isinstance(ctx.model, GatedModel):
+                # predictions.jsonl holds no re-identified remote output unless asked
+                ctx.model.restore_output = reidentify
             for q in pending:
                 t = time.perf_counter()
                 ans = solver(q, ctx)
