@@ -229,6 +229,7 @@ def report(results: dict[str, Score], detail: str | None) -> None:
             r, k = results[n].label_recall(labels)
             row.append(f"{r:>{max(8, len(n))}.3f}" if k else f"{'-':>{max(8, len(n))}}")
         print(f"{cat:<12} " + " ".join(row) + f"   (n={results[names[0]].label_recall(labels)[1]})")
+    print("slowest notes: " + ", ".join(f"{n}: {s.worst_id}" for n, s in results.items()))
     if detail and detail in results:
         s = results[detail]
         print(f"\n{detail}: most frequent false positives: {s.fp_words.most_common(40)}")

@@ -1,8 +1,9 @@
-"""Safety guardrails around generation: rules, not a model, so they are fast, explainable and
-cannot be talked out of a decision.
+"""Safety guardrails around generation.
 
-- `check_input(text)`: emergency red flags (urgent-care advice goes first in the answer) and
-  requests for harm (refused, with the reason). Negated findings ("denies chest pain") do not fire.
+- Input: `medllm.trust.triage` decides (a learned classifier, a judge for the uncertain band);
+  `decision_flags` turns its decision into flags. The patterns here are its high-precision
+  overrides (`rule_hits`); `check_input(text)` alone runs only those patterns (fast, no model).
+  Negated findings ("denies chest pain") do not fire.
 - `check_output(text)`: dose statements checked against the drug lexicon of
   `drug-named-entity-recognition` and a small table of usual adult maxima; disclaimer policy.
 
@@ -18,20 +19,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+from medllm.trust.triage import CRISIS_ADVICE, EMERGENCY_ADVICE, TriageDecision
 from medllm.types import Flag
 
 # --------------------------------------------------------------------------------------------
 # Red flags
 
-URGENT_ADVICE = (
-    "This may be a medical emergency. Call your local emergency number (911 in the US, 112 in "
-    "Europe) or go to the nearest emergency department now; do not wait for an online answer."
-)
-CRISIS_ADVICE = (
-    "If you are thinking about ending your life or harming yourself, please get help now: call "
-    "or text 988 (US Suicide & Crisis Lifeline), call your local emergency number, or go to the "
-    "nearest emergency department. You do not have to face this alone."
-)
+URGENT_ADVICE = EMERGENCY_ADVICE
 
 
 @dataclass(frozen=True)
@@ -42,6 +36,7 @@ class Rule:
     reason: str
     alternatives: tuple[tuple[str, ...], ...]
     advice: str = URGENT_ADVICE
+    category: str = ""  # harm rules: the triage category they refuse under
 
 
 def _r(*alts: str | tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
@@ -221,6 +216,7 @@ HARM_RULES: tuple[Rule, ...] = (
             r"doctor shopping|more (pills|opioids|oxy\w*|xanax|adderall) than (i'?m|i am|was) prescribed",
         ),
         advice="",
+        category="illicit_drugs",
     ),
     Rule(
         "self_harm_method",
@@ -233,6 +229,7 @@ HARM_RULES: tuple[Rule, ...] = (
             r"overdose (on purpose|intentionally|to die)",
         ),
         advice=CRISIS_ADVICE,
+        category="self_harm_method",
     ),
     Rule(
         "harm_others",
@@ -246,6 +243,7 @@ HARM_RULES: tuple[Rule, ...] = (
             r"(how|way) to kill (someone|somebody|a person|him|her)",
         ),
         advice="",
+        category="harm_to_others",
     ),
     Rule(
         "falsify_records",
@@ -260,12 +258,35 @@ HARM_RULES: tuple[Rule, ...] = (
             r"(hide|cover up|cover-up) (a |the |my )?(medication error|mistake|overdose)[\w\s]{0,30}(chart|record|family|anyone)",
         ),
         advice="",
+        category="falsified_records",
     ),
 )
 
 
+def rule_hits(text: str) -> tuple[list[Rule], list[Rule]]:
+    """The red-flag rules and the harm rules that fire on `text` (the triage overrides)."""
+    return ([r for r in RED_FLAG_RULES if _fires(r, text)], [r for r in HARM_RULES if _fires(r, text)])
+
+
+def decision_flags(decision: TriageDecision) -> list[Flag]:
+    """Flags for a triage decision: `red_flag:<level>` (its message is the advice to show first)
+    and `refusal:<category>` (its message gives the reason, and crisis resources when someone
+    may be at risk). Messages are ours; they never quote the input."""
+    flags: list[Flag] = []
+    if decision.level != "routine":
+        why = decision.detail.get("emergency_reason", decision.reason)
+        flags.append(Flag(kind=f"red_flag:{decision.level}", severity="critical",
+                          message=f"{decision.advice} (Detected: {why}.)"))
+    if decision.refuse:
+        msg = f"I can't help with this because {decision.detail.get('refusal_reason', decision.reason)}."
+        if decision.at_risk:
+            msg += " " + CRISIS_ADVICE
+        flags.append(Flag(kind=f"refusal:{decision.category}", severity="critical", message=msg))
+    return flags
+
+
 def check_input(text: str) -> list[Flag]:
-    """Red flags (kind `red_flag:<rule>`, critical; the message is the advice to show first) and
+    """Rules only (no model): red flags (kind `red_flag:<rule>`, critical; the message is the advice to show first) and
     refusals (kind `refusal:<rule>`, critical; the message gives the reason)."""
     flags: list[Flag] = []
     for rule in RED_FLAG_RULES:

@@ -80,7 +80,7 @@ port portacath hep lock saline dobhoff corpak salem sump yankauer ambu bovie dop
 
 # Words that are on name lists but, in notes, are exclamations or other words.
 NOT_NAMES = frozenset("""jesus god lord christ allah street avenue road lane drive court
-hospital center clinic county english spanish russian french italian german portuguese polish
+hospital center clinic county rehab house home manor english spanish russian french italian german portuguese polish
 greek chinese cantonese mandarin korean japanese vietnamese haitian creole arabic hebrew hindi
 """.split())
 
@@ -96,7 +96,7 @@ within upon per via re vs w wo s p c x pt pts patient family aware notified call
 spoke paged informed discussed seen rounds team md rn np pa dr mr mrs ms miss nurse doctor
 """.split())
 
-TITLES = frozenset({"dr", "doctor", "mr", "mrs", "ms", "miss", "mister", "prof"})
+TITLES = frozenset({"dr", "drs", "dr's", "doctor", "mr", "mrs", "ms", "miss", "mister", "prof"})
 
 
 def _census(name: str) -> dict[str, int]:
@@ -137,7 +137,7 @@ class Lexicon:
             return True
         for suf, add in (("s", ""), ("es", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"),
                          ("ies", "y"), ("ly", ""), ("er", ""), ("est", "")):
-            if w.endswith(suf) and len(w) - len(suf) >= 3:
+            if w.endswith(suf) and len(w) - len(suf) >= 2:
                 base = w[: -len(suf)] + add
                 if base in self.common_words:
                     return True
@@ -154,9 +154,10 @@ class Lexicon:
         return w in self.first_names or w in self.last_names or w in self.site.names
 
     def near_common(self, w: str) -> bool:
-        """One edit (insert, delete, swap, change) away from a dictionary word of 4+ letters:
-        "stabel", "bein", "neice" are misspellings far more often than rare surnames."""
+        """One edit (insert, delete, swap, change) away from a dictionary or drug word of 4+
+        letters: "stabel", "bein", "neice" are misspellings far more often than rare surnames."""
         cw = self.common_words
+        med = self.medical_words
         letters = "abcdefghijklmnopqrstuvwxyz"
         splits = [(w[:i], w[i:]) for i in range(len(w) + 1)]
         for a, b in splits:
@@ -167,7 +168,7 @@ class Lexicon:
             if len(b) > 1:
                 cands.append(a + b[1] + b[0] + b[2:])
             cands += [a + c + b for c in letters]
-            if any(len(c) >= 4 and c in cw for c in cands):
+            if any(len(c) >= 4 and (c in cw or c in med) for c in cands):
                 return True
         return False
 

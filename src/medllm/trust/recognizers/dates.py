@@ -18,16 +18,18 @@ _M = r"(?:0?[1-9]|1[0-2])"
 _D = r"(?:0?[1-9]|[12]\d|3[01])"
 _Y = r"(?:(?:19|20)\d{2}|\d{2})"
 # no digit, decimal point or slash glued on either side ("7.39/43/1"), no time ("1:20")
-_L = r"(?<![\d./+\-])(?<!\d:)"
+_L = r"(?<![\d./+])(?<!\d-)(?<!\d:)"
 _R = r"(?![\d/%]|\.\d|:\d)"
 
 _VETO = frozenset("""
 strength motor grip power reflexes reflex pain score scale ratio gcs bp abp nbp sbp dbp pap pas
 cvp map art cuff peep ps fio fio2 ie dilution pupils pupil mm brisk sluggish tidal murmur grade
-cpap psv ips ipap epap bipap simv imv vent ventilator settings support cp discomfort rated
+cpap psv ips ipap epap bipap simv imv vent ventilator settings support rated
 """.split())
 _VETO_AFTER = frozenset("""strength strenght ns scale lobes lobe ratio mmhg of murmur peep ips
 psv cpap ps pain step cm""".split())
+_PAIN = frozenset("""pain cp discomfort rated rates rating score level ha headache c o complains
+complaining back chest abd abdominal incisional ache""".split())
 _DATE_WORDS = frozenset("""
 on since from until till through dated date admitted admit admission discharged started
 begun began placed changed done last next due seen extubated intubated reintubated transferred
@@ -46,9 +48,9 @@ class ClinicalDateRecognizer(ContextPatternRecognizer):
                      0.6, context=_DATE_WORDS, veto=_VETO, veto_after=_VETO_AFTER, window=(2, 1)),
         NamedPattern("month_zero_day", rf"{_L}(?P<v>{_M}/0[1-9]){_R}", 0.6, veto=_VETO,
                      veto_after=_VETO_AFTER, window=(2, 1)),
-        # "x/10" reads as a pain score far more often than as a date
-        NamedPattern("month_ten", rf"{_L}(?P<v>{_M}/10){_R}", 0.1, context=_DATE_WORDS - {"in", "by", "as"},
-                     veto=_VETO, veto_after=_VETO_AFTER, window=(2, 1)),
+        # "x/10" is a pain score after pain words, a date elsewhere
+        NamedPattern("month_ten", rf"{_L}(?P<v>{_M}/10){_R}", 0.5, veto=_VETO | _PAIN,
+                     veto_after=_VETO_AFTER | _PAIN, window=(3, 2)),
         # both parts <= 5 is more often a fraction or a strength than a date
         NamedPattern("small_month_day", rf"{_L}(?P<v>[1-5]/[1-5]){_R}", 0.1,
                      context=_DATE_WORDS - {"in", "by", "as"}, veto=_VETO, veto_after=_VETO_AFTER,
@@ -70,5 +72,5 @@ class ClinicalDateRecognizer(ContextPatternRecognizer):
                      veto_after=frozenset("""rib ribs ics intercostal floor grade nerve toe finger digit
                      cranial percentile time times degree generation dose day days week weeks month
                      months year years attempt try cycle round hour hours lumbar thoracic cervical
-                     vertebra percent""".split()), window=(2, 1)),
+                     vertebra percent step of line unit bag""".split()), window=(2, 1)),
     )

@@ -19,27 +19,29 @@ from __future__ import annotations
 import regex as re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
-from medllm.trust.privacy.lexicon import CLINICAL_WORDS, STOPWORDS, TITLES, Lexicon
+from medllm.trust.privacy.lexicon import CLINICAL_WORDS, NOT_NAMES, STOPWORDS, TITLES, Lexicon
 
 TOKEN = re.compile(r"[A-Za-z][A-Za-z']*")
 
 # Words before a name
 ROLE_BEFORE = frozenset("""
-np rn md resident attending fellow intern pcp cm sw nurse physician surgeon
+np rn md resident attending fellow intern pcp sw nurse physician surgeon
 therapist pt/ot rt cardiologist intensivist neurologist hospitalist dict dictated signed
 """.split())
 RELATIVE = frozenset("""
 son sons daughter daughters dtr dtrs dau wife husband hus spouse sister sisters sis brother
 brothers bro niece nephew grandson granddaughter grandaughter grandchild cousin aunt uncle
 mother father mom dad mum friend friends fiance fiancee boyfriend girlfriend partner neighbor
-proxy hcp guardian inlaw in-law stepson stepdaughter
+proxy hcp guardian inlaw law stepson stepdaughter
 """.split())
 # Words after a name
-ROLE_AFTER = frozenset("rn md np pa r.n. m.d. cnm lpn pct rrt crna do phd".split())
+ROLE_AFTER = frozenset("rn md np cnm lpn rrt crna phd".split())
 _CUES = TITLES | ROLE_BEFORE | RELATIVE | ROLE_AFTER
 _TITLE_GAP = re.compile(r"\.[ \t]{0,2}|[ \t]{1,2}")
 _CONTEXT_GAP = re.compile(r"[ \t]{0,2}[,:-]?[ \t]{0,2}")
-_JOIN_GAP = re.compile(r"\.?[ \t]{1,2}")
+_TITLECASE = re.compile(r"(?:Mc|Mac|O'|D'|De|Di|La|Le|Van)?[A-Z][a-z]+(?:-[A-Z][a-z]+)?")
+_KIN_AFTER_GAP = re.compile(r" ?\(|, (?:his|her|pt's) ")
+_JOIN_GAP = re.compile(r"\.?[ \t]{1,2}|-")
 _SCORES = {"site_name": 0.85, "unambiguous": 0.7, "capitalised": 0.6, "title": 0.9, "role": 0.8,
            "relative": 0.8, "propagated": 0.75, "joined": 0.7}
 
@@ -57,12 +59,17 @@ class ClinicalNameRecognizer(EntityRecognizer):
 
     # -- word classes ------------------------------------------------------------------------
 
-    def _candidate(self, w: str) -> bool:
+    def _candidate(self, w: str, proper: bool = False) -> bool:
         """Could be a name when context says so: a list name (even "Foley", "Ed", "Small")
-        or a word no dictionary or shorthand list knows ("Przybylo")."""
-        if w in STOPWORDS or w in _CUES or len(w) < 2:
+        or a word no dictionary or shorthand list knows ("Przybylo") and, unless written as a
+        proper noun, not one typo away from a word ("visisted")."""
+        if w in STOPWORDS or w in _CUES or w in NOT_NAMES or len(w) < 2:
             return False
-        return self.lex.is_name(w) or not (self.lex.is_common(w) or w in CLINICAL_WORDS)
+        if self.lex.is_name(w):
+            return True
+        if self.lex.is_common(w) or w in CLINICAL_WORDS:
+            return False
+        return proper or not self.lex.near_common(w)
 
     def _unambiguous(self, w: str, proper: bool = False) -> bool:
         """A list name no dictionary knows. A rare surname one typo away from a word ("stabel",
@@ -77,7 +84,7 @@ class ClinicalNameRecognizer(EntityRecognizer):
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, rule) of every name word."""
         toks = [(m.start(), m.end(), m.group()) for m in TOKEN.finditer(text)]
-        low = [t[2].lower().strip("'") for t in toks]
+        low = [t[2].lower().removesuffix("'s").strip("'") for t in toks]
         # capitals tell names only in notes written in mixed case (not in capitals, not all
         # in lower case)
         letters = sum(c.isalpha() for c in text) or 1
@@ -100,20 +107,26 @@ class ClinicalNameRecognizer(EntityRecognizer):
                 rule[i] = "unambiguous"
             elif (mixed_case and tok[0].isupper() and not tok.isupper() and i > 0
                   and not re.search(r"[.:;!?\n]\s*$", gap(i - 1)) and w not in STOPWORDS
-                  and lex.is_name(w) and not lex.is_clinical(w)):
-                rule[i] = "capitalised"
+                  and not lex.is_clinical(w) and w not in NOT_NAMES and (lex.is_name(w) or (
+                      len(w) >= 4 and _TITLECASE.fullmatch(tok) and not lex.is_common(w)
+                      and not lex.near_common(w)))):
+                rule[i] = "capitalised"  # "Rich", "Przybylo" mid-sentence; not "Neuro"
             # context before the word
             if i == 0:
                 continue
             prev, g = low[i - 1], gap(i - 1)
-            if prev in TITLES and _TITLE_GAP.fullmatch(g) and self._candidate(w) and (
+            if prev in TITLES and _TITLE_GAP.fullmatch(g) and self._candidate(w, proper or not mixed_case) and (
                     prev != "ms" or toks[i - 1][2] == "Ms"):  # "MS:" is mental status
                 rule.setdefault(i, "title")
-            elif (prev in ROLE_BEFORE or prev in RELATIVE) and _CONTEXT_GAP.fullmatch(g) and self._candidate(w) \
+            elif (prev in ROLE_BEFORE or prev in RELATIVE) and _CONTEXT_GAP.fullmatch(g) and self._candidate(w, proper) \
                     and (proper or w in lex.common_names or not lex.is_common(w)):  # not "dtr died"
                 rule.setdefault(i, "relative" if prev in RELATIVE else "role")
-        # context after: "Jacobson, RN"
+        # context after: "Jacobson, RN", "Hank Przybylo (son)"
         for i in range(n - 1):
+            if low[i + 1] in RELATIVE and _KIN_AFTER_GAP.fullmatch(gap(i)) and self._candidate(low[i]) \
+                    and ((mixed_case and toks[i][2][0].isupper()) or low[i] in lex.common_names
+                         or not lex.is_common(low[i])):
+                rule.setdefault(i, "relative")
             if low[i + 1] in ROLE_AFTER and _CONTEXT_GAP.fullmatch(gap(i)) and self._candidate(low[i]) \
                     and ((mixed_case and toks[i][2][0].isupper()) or not lex.is_common(low[i])):
                 rule.setdefault(i, "role")
@@ -137,14 +150,16 @@ class ClinicalNameRecognizer(EntityRecognizer):
                         continue
                     t = toks[j][2]
                     # an initial: "V." in "ROBERT V. DEGIORGIO", "J Smith", "q. lander"
-                    initial = len(t) == 1 and (
+                    initial = len(t) == 1 and g != "-" and (
                         text[toks[j][1]:toks[j][1] + 1] == "." or (t.isupper() and t not in "AIO"))
                     w = low[j]
                     wordlike = (w not in STOPWORDS and w not in _CUES and len(w) >= 2
                                 and (not mixed_case or t[0].isupper())
-                                and not self.lex.is_clinical(w)
-                                and (self.lex.is_name(w) or not (
-                                    self.lex.is_common(w) or (not mixed_case and self.lex.near_common(w)))))
+                                and (not self.lex.is_clinical(w) or (mixed_case and self.lex.is_name(w)
+                                                                     and w not in CLINICAL_WORDS))
+                                and w not in NOT_NAMES
+                                and ((self.lex.is_name(w) and (w in self.lex.common_names or not self.lex.is_common(w)))
+                                     or not (self.lex.is_common(w) or (not mixed_case and self.lex.near_common(w)))))
                     if initial or wordlike:
                         rule[j] = "joined"
                         changed = True

