@@ -151,9 +151,9 @@ def run(notes: Sequence[GoldNote], predict: Predict, score: Score | None = None)
 # ------------------------------------------------------------------------------------ systems
 
 def medllm_predict(site=None) -> Predict:
-    from medllm.trust.privacy import PhiDetector
+    from medllm.trust.privacy import PhiDetector, SiteLexicon
 
-    det = PhiDetector(site=site)
+    det = PhiDetector(site=site if site is not None else SiteLexicon())  # generic: no site lexicon
     return lambda text: [(s.start, s.end) for s in det.analyze(text)]
 
 

@@ -125,3 +125,30 @@ def test_real_dev_notes_high_recall_on_their_gold(deidentifier):
     assert total > 60
     assert hit / total >= 0.75, f"recall {hit}/{total}"
     assert hit / (hit + fp) >= 0.6, f"precision {hit}/{hit + fp}"
+
+
+def test_deid_learn_writes_the_site_lexicon_the_detector_then_uses(tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from medllm.cli import deid as deid_cli
+    from medllm.trust.privacy import PhiDetector
+
+    text = "Seen by Zorblat on rounds; transferred to Quartermain. Vent settings ok."
+    rows = [{"id": f"{p}-1", "text": text, "spans": [
+        {"start": 8, "end": 15, "label": "HCPName"},
+        {"start": text.index("Quartermain"), "end": text.index("Quartermain") + 11, "label": "Location"}]}
+        for p in range(3)]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    note = "zorblat paged about the quartermain bed"
+    assert not PhiDetector().analyze(note)  # the generic lists do not know them
+    app = typer.Typer()
+    deid_cli.register(app)
+    res = CliRunner().invoke(app, ["deid-learn", str(gold)])
+    assert res.exit_code == 0, res.output
+    assert "3 notes of 3 patients" in res.output
+    found = {s.text: s.label for s in PhiDetector().analyze(note)}  # picks up $MEDLLM_HOME's
+    assert found == {"zorblat": "NAME", "quartermain": "LOCATION"}
+    res = CliRunner().invoke(app, ["deid-learn", str(tmp_path / "none.jsonl")])
+    assert res.exit_code == 2 and "does not exist" in res.output

@@ -10,6 +10,32 @@ from medllm.cli.common import UserError, console, user_errors
 
 
 def register(app: typer.Typer) -> None:
+    @app.command("deid-learn")
+    @user_errors
+    def deid_learn(
+        gold: list[Path] = typer.Argument(..., help="JSON-lines files of this site's annotated notes: "
+                                                    "{id, text, spans: [{start, end, label}]}"),
+        out: Path | None = typer.Option(None, "--out", "-o", help="where to write the site lexicon; "
+                                        "default $MEDLLM_HOME/site_lexicon.json (used by deid and the gate)"),
+    ) -> None:
+        """Learn a site lexicon (staff names, local places, local shorthand) from annotated notes.
+        It holds names: it stays local, like the vault."""
+        from medllm.config import load_settings
+        from medllm.trust.privacy import learn_site_lexicon, read_gold_notes
+        from medllm.trust.privacy.lexicon import SITE_LEXICON_FILE
+
+        notes = []
+        try:
+            for g in gold:
+                notes += read_gold_notes(g)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        site = learn_site_lexicon(notes)
+        dst = out or load_settings().home / SITE_LEXICON_FILE
+        site.save(dst)
+        console.print(f"{len(notes)} notes of {len({n[0] for n in notes})} patients: "
+                      f"{len(site.names)} names, {len(site.places)} places, {len(site.safe)} safe words -> {dst}")
+
     @app.command("deid")
     @user_errors
     def deid(
@@ -25,8 +51,8 @@ def register(app: typer.Typer) -> None:
         seed: int | None = typer.Option(None, help="seed for surrogates (repeatable output)"),
         fields: str | None = typer.Option(None, help="jsonl: comma-separated keys to scrub (default: all strings)"),
         patient_field: str | None = typer.Option(None, help="jsonl: key holding a patient id (one date offset per patient)"),
-        site_lexicon: Path | None = typer.Option(None, help="site lexicon JSON (staff names, local places) "
-                                                            "learned from this site's annotated notes"),
+        site_lexicon: Path | None = typer.Option(None, help="site lexicon JSON (staff names, local places) from "
+                                                            "`medllm deid-learn`; default $MEDLLM_HOME/site_lexicon.json if any"),
         force: bool = typer.Option(False, help="redo files an earlier run finished"),
     ) -> None:
         """De-identify notes: PHI found by Presidio + clinical recognizers, replaced per --mode.

@@ -15,7 +15,9 @@ from medllm.trust.privacy.detect import (
     ALLOWED_PLACE_NAMES, SPACY_MODEL, PhiDetector, load_analyzer, load_default_presidio,
 )
 from medllm.trust.privacy.gate import GatedModel, PrivacyGate, counts_table, gate_reason, gate_required
-from medllm.trust.privacy.lexicon import Lexicon, SiteLexicon, learn_site_lexicon, load_lexicon
+from medllm.trust.privacy.lexicon import (
+    Lexicon, SiteLexicon, default_site_lexicon, learn_site_lexicon, load_lexicon, read_gold_notes,
+)
 from medllm.trust.privacy.replace import (
     MODES, Deidentified, Deidentifier, Mode, PhiSession, format_date, parse_date,
 )
@@ -24,6 +26,6 @@ from medllm.trust.vault import Vault
 __all__ = [
     "ALLOWED_PLACE_NAMES", "Deidentified", "Deidentifier", "GatedModel", "Lexicon", "MODES",
     "Mode", "PhiDetector", "PhiSession", "PrivacyGate", "SPACY_MODEL", "SiteLexicon", "Vault",
-    "counts_table", "format_date", "gate_reason", "gate_required", "learn_site_lexicon",
-    "load_analyzer", "load_default_presidio", "load_lexicon", "parse_date",
+    "counts_table", "default_site_lexicon", "format_date", "gate_reason", "gate_required", "learn_site_lexicon",
+    "load_analyzer", "load_default_presidio", "load_lexicon", "parse_date", "read_gold_notes",
 ]

@@ -99,8 +99,13 @@ class PhiDetector:
 
     def __init__(self, analyzer=None, *, site: SiteLexicon | None = None,
                  score_threshold: float = 0.35, propagate_names: bool = True, ner: bool = False):
+        """`site`: the site lexicon to use; None takes $MEDLLM_HOME/site_lexicon.json when
+        there is one (`medllm deid-learn` writes it); `SiteLexicon()` uses none."""
         if analyzer is None:
+            from medllm.trust.privacy.lexicon import default_site_lexicon
+
             lex = load_lexicon()
+            site = site if site is not None else default_site_lexicon()
             analyzer = load_analyzer(lex.with_site(site) if site is not None else lex, ner=ner)
         self.analyzer = analyzer
         self.score_threshold = score_threshold

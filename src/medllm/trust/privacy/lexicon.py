@@ -73,7 +73,8 @@ jan feb mar apr jun jul aug sep sept oct nov dec
 am pm noc days eves nights evening morning afternoon overnight today tonight yesterday
 ccu micu sicu csru ctic cvicu nicu picu ed er or pacu ir cath ep
 bue ble rue rle lue lle rua lua rul rml cws genta gent irr marg grav fe crea creat cos paco paco2
-ve ada sxn suction flo tyl neg ica txr txfr prev
+ve ada sxn suction flo tyl neg ica txr txfr prev carevue careview metavision care vue code
+sao2 spo2 sao pao spo fio etco paco perla perrla perl con ceftaz fent yankaur yankauer pacer lima degree crt rrt
 ve riker ramsay mallory weiss passy passey muir quinton quentin trach pleurx groshong mediport
 port portacath hep lock saline dobhoff corpak salem sump yankauer ambu bovie doppler dopplered
 """.split())
@@ -217,7 +218,14 @@ def learn_site_lexicon(notes: Iterable[tuple[str, str, list[tuple[int, int, str]
     as_name: Counter[str] = Counter()
     as_place: Counter[str] = Counter()
     patients: defaultdict[str, set[str]] = defaultdict(set)
+    phrase_phi: Counter[str] = Counter()
+    lowered: list[str] = []
     for pid, text, spans in notes:
+        lowered.append(text.lower())
+        for s, e, label in spans:
+            words = WORD_RX.findall(text[s:e].lower())
+            if label == "LOCATION" and 2 <= len(words) <= 3:
+                phrase_phi[" ".join(words)] += 1
         lab = [""] * len(text)
         for s, e, label in spans:
             for i in range(s, min(e, len(text))):
@@ -237,9 +245,56 @@ def learn_site_lexicon(notes: Iterable[tuple[str, str, list[tuple[int, int, str]
                     as_place[w] += 1
     names = {w for w, n in as_name.items() if n / total[w] >= min_phi_rate_name}
     places = {w for w, n in as_place.items() if n / total[w] >= min_phi_rate_name}
+    # place names of several words ("sacred heart"), mostly PHI where they occur
+    for phrase, n in phrase_phi.items():
+        rx = re.compile(r"\b" + re.escape(phrase).replace(r"\ ", r"\s+") + r"\b")
+        occurrences = sum(len(rx.findall(t)) for t in lowered)
+        if occurrences and n / occurrences >= min_phi_rate_name:
+            places.add(phrase)
     safe = {w for w, n in total.items() if len(patients[w]) >= min_patients_safe
             and phi[w] / n <= max_phi_rate_safe}
     return SiteLexicon(frozenset(names), frozenset(places), frozenset(safe - names - places))
+
+
+# Gold labels of common de-identification corpora -> the two a site lexicon learns.
+GOLD_LABELS = {
+    **{k: "NAME" for k in ("NAME", "PERSON", "HCPName", "PTName", "PTNameInitial",
+                           "RelativeProxyName", "DOCTOR", "PATIENT", "USERNAME")},
+    **{k: "LOCATION" for k in ("LOCATION", "Location", "HOSPITAL", "CITY", "STREET")},
+}
+SITE_LEXICON_FILE = "site_lexicon.json"
+
+
+def read_gold_notes(path: str | Path) -> list[tuple[str, str, list[tuple[int, int, str]]]]:
+    """Annotated notes as `learn_site_lexicon` takes them, from JSON lines
+    {id, text, spans: [{start, end, label}]} (the patient is `patient`, else the id up to "-")."""
+    p = Path(path)
+    out = []
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise ValueError(f"{p} does not exist; give a JSON-lines file of annotated notes") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+            spans = [(int(x["start"]), int(x["end"]), GOLD_LABELS.get(x["label"], str(x["label"])))
+                     for x in r["spans"]]
+            pid = str(r.get("patient") or str(r.get("id", n)).split("-")[0])
+            out.append((pid, str(r["text"]), spans))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"{p}:{n}: not an annotated note ({e!r}); expected "
+                             "{id, text, spans: [{start, end, label}]}") from None
+    return out
+
+
+def default_site_lexicon() -> SiteLexicon | None:
+    """The site lexicon in $MEDLLM_HOME (kept beside the vault), if one was learned there."""
+    from medllm.config import load_settings
+
+    path = load_settings().home / SITE_LEXICON_FILE
+    return SiteLexicon.load(path) if path.exists() else None
 
 
 @lru_cache(maxsize=1)

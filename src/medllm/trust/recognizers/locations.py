@@ -24,7 +24,7 @@ infirmary institute pavilion
 # words between a place's own name and the institution word: "Calvert Memorial Hospital"
 INSTITUTION_KIND = frozenset("""
 medical health nursing care general memorial community rehab rehabilitation regional
-university children's childrens women's state county cancer heart eye surgical
+university children's childrens women's state county surgical
 """.split())
 GENERIC = frozenset("""
 outside osh local community general this that their our the a an other another previous prior
@@ -118,6 +118,9 @@ class ClinicalLocationRecognizer(EntityRecognizer):
                 if i + k > n:
                     continue
                 phrase = " ".join(low[i:i + k])
+                if k > 1 and phrase in lex.site.places:
+                    out.append((toks[i][0], toks[i + k - 1][1], "site_place"))
+                    break
                 if phrase not in lex.places or phrase in STOPWORDS or lex.is_clinical(phrase):
                     continue
                 cue = i > 0 and low[i - 1] in PLACE_WORDS

@@ -40,6 +40,7 @@ _CUES = TITLES | ROLE_BEFORE | RELATIVE | ROLE_AFTER
 _TITLE_GAP = re.compile(r"\.[ \t]{0,2}|[ \t]{1,2}")
 _CONTEXT_GAP = re.compile(r"[ \t]{0,2}[,:-]?[ \t]{0,2}")
 _TITLECASE = re.compile(r"(?:Mc|Mac|O'|D'|De|Di|La|Le|Van)?[A-Z][a-z]+(?:-[A-Z][a-z]+)?")
+_APOSTROPHE_NAME = re.compile(r"[od]'[a-z]")
 _KIN_AFTER_GAP = re.compile(r" ?\(|, (?:his|her|pt's) ")
 _JOIN_GAP = re.compile(r"\.?[ \t]{1,2}|-")
 _SCORES = {"site_name": 0.85, "unambiguous": 0.7, "capitalised": 0.6, "title": 0.9, "role": 0.8,
@@ -99,6 +100,8 @@ class ClinicalNameRecognizer(EntityRecognizer):
 
         for i, w in enumerate(low):
             tok = toks[i][2]
+            if "'" in w and not _APOSTROPHE_NAME.match(w):
+                continue  # "con't", "can't": not names ("O'Brien" is)
             proper = mixed_case and tok[0].isupper()
             if w in lex.site.names and w not in STOPWORDS and len(w) >= 2 and (
                     proper or not mixed_case or not lex.is_common(w)):
