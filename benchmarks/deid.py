@@ -15,6 +15,7 @@ Systems, on the same notes:
 - `medllm`: the shipped detector (generic word lists from PyPI packages; nothing learned here);
 - `medllm+site`: the same plus a site lexicon learned from the gold of the OTHER folds' patients
   (k-fold by patient: each note is scored by a detector that never saw its patient);
+- `medllm+ner`: `medllm` plus spaCy's NER (en_core_web_sm) for persons and places;
 - `presidio-default`: Presidio's default analyzer (spaCy en_core_web_sm), threshold 0.35;
 - `philter-lite`: UCSF Philter's rules (philter_delta config); slow, so run on a subset.
 With --train/--test, `medllm+site` learns on the whole train file and is scored on the test file.
@@ -287,6 +288,13 @@ def main() -> None:
                     pred(fold[0].text)
                     run(fold, pred, score)
                 results[f"{name} ({args.folds}-fold)"] = score
+        elif name == "medllm+ner":
+            from medllm.trust.privacy import PhiDetector, SiteLexicon
+
+            det = PhiDetector(site=SiteLexicon(), ner=True)
+            pred = lambda text: [(s.start, s.end) for s in det.analyze(text)]  # noqa: E731
+            pred(test[0].text)
+            results[name] = run(test, pred)
         elif name == "presidio-default":
             pred = presidio_predict()
             pred(test[0].text)
@@ -296,7 +304,7 @@ def main() -> None:
             label = name if len(sub) == len(test) else f"{name} ({len(sub)} notes)"
             results[label] = run(sub, philter_predict())
         else:
-            sys.exit(f"unknown system {name!r}; use medllm, medllm+site, presidio-default, philter-lite")
+            sys.exit(f"unknown system {name!r}; use medllm, medllm+site, medllm+ner, presidio-default, philter-lite")
         print(f"  {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     report(results, next((k for k in results if k.startswith(args.detail)), None) if args.detail else None)
     main_key = next((k for k in results if k.startswith("medllm+site")), next(iter(results)))

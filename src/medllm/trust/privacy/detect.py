@@ -108,6 +108,7 @@ class PhiDetector:
             site = site if site is not None else default_site_lexicon()
             analyzer = load_analyzer(lex.with_site(site) if site is not None else lex, ner=ner)
         self.analyzer = analyzer
+        self._lexicon = load_lexicon()
         self.score_threshold = score_threshold
         self.propagate_names = propagate_names
 
@@ -136,14 +137,16 @@ class PhiDetector:
             cands.append((s, e, label, float(r.score)))
         spans = _merge(cands, text)
         if self.propagate_names and known_names:
-            spans = _propagate(text, spans, known_names)
+            spans = _propagate(text, spans, known_names, self._lexicon)
         return [Span(start=s, end=e, label=l, text=text[s:e], score=sc) for s, e, l, sc in spans]
 
 
-def _propagate(text: str, spans: list[tuple[int, int, str, float]],
-               known: Sequence[str]) -> list[tuple[int, int, str, float]]:
-    """Names met earlier in the session are names here too."""
-    parts = {w for n in known for w in re.findall(r"[A-Za-z][A-Za-z'-]{2,}", n)}
+def _propagate(text: str, spans: list[tuple[int, int, str, float]], known: Sequence[str],
+               lex: Lexicon) -> list[tuple[int, int, str, float]]:
+    """Names met earlier in the session are names here too, unless they are also words
+    ("Small", "Bill" found once must not hide every "small" and "bill" after)."""
+    parts = {w for n in known for w in re.findall(r"[A-Za-z][A-Za-z'-]{2,}", n)
+             if not lex.is_common(w.lower()) and not lex.is_clinical(w.lower())}
     if not parts:
         return spans
     rx = re.compile(r"\b(" + "|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True)) + r")\b",

@@ -4,7 +4,7 @@ Names, places, dates, phones and ages are what real clinical notes are full of; 
 with word lists and context (`names`, `locations`, `dates`, ...). The other identifiers are
 recognisable by a label in front of them ("MRN: 00482913") or by their shape (an SSN, a VIN).
 Of Presidio's predefined recognizers only those with checksums or unambiguous shapes are kept
-(e-mail, IP, credit card, IBAN, MAC, UUID, US SSN/ITIN/passport, medical licence).
+(e-mail, credit card, IBAN, MAC, UUID, US SSN/ITIN, medical licence).
 
 `PRESIDIO_TO_PHI` maps every entity type the registry can emit to one of our PHI labels.
 """
@@ -40,7 +40,7 @@ STATES = (
 
 # Presidio's predefined recognizers we keep: checksummed or unambiguous shapes only.
 KEEP_PREDEFINED = {
-    "EmailRecognizer", "IpRecognizer", "UsSsnRecognizer", "CreditCardRecognizer",
+    "EmailRecognizer", "UsSsnRecognizer", "CreditCardRecognizer",
     "IbanRecognizer", "MedicalLicenseRecognizer", "UsItinRecognizer", "MacAddressRecognizer",
     "UuidRecognizer",
 }
@@ -55,6 +55,7 @@ def clinical_recognizers(lexicon: Lexicon) -> list[EntityRecognizer]:
     from medllm.trust.recognizers.device import DeviceRecognizer
     from medllm.trust.recognizers.fax import FaxRecognizer
     from medllm.trust.recognizers.health_plan import HealthPlanRecognizer
+    from medllm.trust.recognizers.ip import ClinicalIpRecognizer
     from medllm.trust.recognizers.license import LicenseRecognizer
     from medllm.trust.recognizers.locations import ClinicalLocationRecognizer
     from medllm.trust.recognizers.mrn import MrnRecognizer
@@ -70,7 +71,7 @@ def clinical_recognizers(lexicon: Lexicon) -> list[EntityRecognizer]:
         ClinicalNameRecognizer(lexicon), ClinicalLocationRecognizer(lexicon), ClinicalDateRecognizer(), AgeOver89Recognizer(),
         ClinicalPhoneRecognizer(), FaxRecognizer(), ClinicalSsnRecognizer(), MrnRecognizer(),
         HealthPlanRecognizer(), AccountRecognizer(), LicenseRecognizer(), VehicleRecognizer(),
-        DeviceRecognizer(), PlainUrlRecognizer(), BiometricRecognizer(), PhotoFileRecognizer(),
+        DeviceRecognizer(), PlainUrlRecognizer(), ClinicalIpRecognizer(), BiometricRecognizer(), PhotoFileRecognizer(),
         OtherIdRecognizer(),
     ]
 
