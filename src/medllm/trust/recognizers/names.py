@@ -4,14 +4,15 @@ checked against dictionaries, and context.
 A word is a name when
 - `site_name`: the site lexicon learned it as a name (staff seen in the site's notes);
 - `unambiguous`: it is on a census name list and is neither an English word, medical
-  vocabulary nor clinical shorthand ("Vasquez", "healey");
-- `capitalised`: in a note written in mixed case, a list name written with a capital in the
-  middle of a sentence ("Rich", "Bean"; not "Neuro", the shorthand list vetoes those);
-- `title` / `role` / `relative`: a context word makes the next (or previous) word a name
-  when it is a list name or not a dictionary word ("dr small", "son bill", "Lally, RN");
-  all-capital notes get these rules alone plus the lists ("MS:" is mental status, not Ms.).
-A word found once is a name everywhere in the note; initials and list names next to a name
-join it ("ROBERT V. DEGIORGIO").
+  vocabulary nor clinical shorthand ("Vasquez", "healey"); a rare surname one typo from a
+  word ("stabel") only when written as a proper noun;
+- `capitalised`: in a note written in mixed case, a list name or a word no dictionary knows,
+  with a capital in the middle of a sentence ("Rich", "Przybylo"; not "Neuro": shorthand);
+- `title` / `role` / `relative` / `initial`: context makes a word a name when it is a list
+  name or not a dictionary word ("dr small", "son bill", "Lally, RN", "Hank Przybylo (son)",
+  "D. Phyl"); notes in capitals get these rules and the lists ("MS:" is mental status).
+A word found once is a name everywhere in the note (unless it is also a dictionary word);
+initials and name-like words next to a name join it ("ROBERT V. DEGIORGIO", "Stord-Painter").
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ _APOSTROPHE_NAME = re.compile(r"[od]'[a-z]")
 _KIN_AFTER_GAP = re.compile(r" ?\(|, (?:his|her|pt's) ")
 _JOIN_GAP = re.compile(r"\.?[ \t]{1,2}|-")
 _SCORES = {"site_name": 0.85, "unambiguous": 0.7, "capitalised": 0.6, "title": 0.9, "role": 0.8,
-           "relative": 0.8, "propagated": 0.75, "joined": 0.7}
+           "relative": 0.8, "propagated": 0.75, "joined": 0.7, "initial": 0.7}
 
 
 class ClinicalNameRecognizer(EntityRecognizer):
@@ -124,6 +125,16 @@ class ClinicalNameRecognizer(EntityRecognizer):
             elif (prev in ROLE_BEFORE or prev in RELATIVE) and _CONTEXT_GAP.fullmatch(g) and self._candidate(w, proper) \
                     and (proper or w in lex.common_names or not lex.is_common(w)):  # not "dtr died"
                 rule.setdefault(i, "relative" if prev in RELATIVE else "role")
+        # an initial and a full stop before a name-like word: "D. Phyl", "q. lander" (not "E. coli")
+        for i in range(1, n):
+            t0, w = toks[i - 1][2], low[i]
+            start = toks[i - 1][0]
+            if len(t0) == 1 and t0.lower() not in "aio" and gap(i - 1) in (". ", ".  ") \
+                    and (start == 0 or text[start - 1] in " \t\n(,;") \
+                    and (toks[i][2][0].isupper() or not mixed_case) and w not in lex.medical_words \
+                    and self._candidate(w, mixed_case) and (w in lex.common_names or not lex.is_common(w)):
+                rule.setdefault(i, "initial")
+                rule.setdefault(i - 1, "initial")
         # context after: "Jacobson, RN", "Hank Przybylo (son)"
         for i in range(n - 1):
             if low[i + 1] in RELATIVE and _KIN_AFTER_GAP.fullmatch(gap(i)) and self._candidate(low[i]) \
