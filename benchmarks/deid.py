@@ -303,6 +303,8 @@ def main() -> None:
             sub = test if not args.philter_notes else test[:: max(1, len(test) // args.philter_notes)][: args.philter_notes]
             label = name if len(sub) == len(test) else f"{name} ({len(sub)} notes)"
             results[label] = run(sub, philter_predict())
+            if len(sub) < len(test):  # medllm on the very same notes, for a fair row
+                results[f"medllm ({len(sub)} notes)"] = run(sub, medllm_predict())
         else:
             sys.exit(f"unknown system {name!r}; use medllm, medllm+site, medllm+ner, presidio-default, philter-lite")
         print(f"  {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)

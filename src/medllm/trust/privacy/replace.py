@@ -223,7 +223,10 @@ class PhiSession:
             if parsed is None:
                 return "<DATE>"
             d, fmt = parsed
-            return format_date(d + timedelta(days=self.offset(patient)), fmt)
+            out = format_date(d + timedelta(days=self.offset(patient)), fmt)
+            if not re.search(r"\b0\d", original):  # "7/22" stays unpadded: "9/3", not "09/03"
+                out = re.sub(r"\b0(\d)", r"\1", out)
+            return out.upper() if original.isupper() else out
         if label == "AGE":
             return "90+"
         if label == "EMAIL":
@@ -243,7 +246,8 @@ class PhiSession:
                 return f.street_address()
             if o.lower().endswith("county"):
                 return f"{f.last_name()} County"
-            return f.city()
+            city = f.city()
+            return city.upper() if o.isupper() and len(o) > 1 else city  # notes in capitals
         return self._same_shape(original)
 
     def _same_shape(self, original: str) -> str:
