@@ -123,8 +123,9 @@ def test_real_dev_notes_high_recall_on_their_gold(deidentifier):
         for m in re.finditer(r"[A-Za-z0-9]+", r["text"]):
             fp += any(masked[m.start():m.end()]) and not any(gold[m.start():m.end()])
     assert total > 60
-    assert hit / total >= 0.75, f"recall {hit}/{total}"
-    assert hit / (hit + fp) >= 0.6, f"precision {hit}/{hit + fp}"
+    # the generic detector (no site lexicon): 154/180 and 154/167 when written
+    assert hit / total >= 0.83, f"recall {hit}/{total}"
+    assert hit / (hit + fp) >= 0.85, f"precision {hit}/{hit + fp}"
 
 
 def test_deid_learn_writes_the_site_lexicon_the_detector_then_uses(tmp_path):
