@@ -1,6 +1,6 @@
 """The main job: answer a clinical question or case, end to end.
 
-    input ─► safety check (red flags, harmful requests)
+    input ─► safety triage (emergency / urgent / routine; refuse harmful requests)
           ─► privacy gate (de-identify before a remote model; restore its reply)
           ─► retrieval + knowledge-graph facts ─► strategy ─► model
           ─► output checks (doses, disclaimer) ─► audit log (hashes and ids, never text)
@@ -20,7 +20,8 @@ from medllm.reasoning.base import SolveContext
 from medllm.reasoning.rag import parse_options
 from medllm.trust.audit_log import AuditLog, GateRecord, record_answer
 from medllm.trust.privacy import GatedModel, PrivacyGate
-from medllm.trust.safety import apply_guardrails, check_input, check_output, is_refusal, urgent_preamble
+from medllm.trust.safety import apply_guardrails, check_output, decision_flags, is_refusal, urgent_preamble
+from medllm.trust.triage import Triager, default_triager
 from medllm.types import Answer, Question
 
 
@@ -86,16 +87,24 @@ def ask(
     on_token: Callable[[str], None] | None = None,
     client: str | None = None,
     k: int = 5,
+    triager: Triager | None = None,
 ) -> Answer:
     """Answer `question` with `model`, citing passages from `retriever` and facts from `graph`
     when given. With `gate`, the model only ever sees de-identified text. With `on_token`, the
     text shown streams there: urgent advice first, then the answer as the strategy writes it
     (token by token for free-text `direct`, else in one piece), then what the checks add; the
     pieces join to `Answer.text` whenever the streamed answer was not revised afterwards.
-    `client` (an API key's id) goes into the audit record; `k` is how many passages rag shows."""
+    `client` (an API key's id) goes into the audit record; `k` is how many passages rag shows.
+    `triager` decides urgency and refusal (default: the settings' thresholds and judge)."""
     question = _nonempty(question)
     t0 = time.perf_counter()
-    in_flags = check_input(question)
+    if triager is None:
+        from medllm.config import load_settings
+
+        judge = load_settings().triage_judge
+        triager = default_triager(None if judge.strip().lower() == "off" else judge)
+    decision = triager.decide(question)
+    in_flags = decision_flags(decision)
     sent = gate.scrub(question)[0] if gate else question  # what the audit log may hash
     streamed: list[str] = []
 
@@ -126,7 +135,8 @@ def ask(
             if rest:
                 emit(rest)
     timings = {**answer.metadata.get("timings", {}), "total_s": round(time.perf_counter() - t0, 3)}
-    answer = answer.model_copy(update={"metadata": {**answer.metadata, "timings": timings}})
+    triage = {k: getattr(decision, k) for k in ("level", "refuse", "category", "stage", "p_emergency", "p_harmful")}
+    answer = answer.model_copy(update={"metadata": {**answer.metadata, "timings": timings, "triage": triage}})
     if audit is not None:
         decision = gate.record(True, gate_reason) if gate else GateRecord(on=False, reason=gate_reason)
         record_answer(audit, prompt=sent, answer=answer, gate=decision, client=client)

@@ -43,6 +43,18 @@ class Settings:
     concurrency: int = 4  # in-flight requests to a remote backend
     # The privacy gate: "auto" = on for remote (openai:) backends, off for in-process ones.
     privacy_gate: str = "auto"
+    # Safety triage (medllm.trust.triage): classifier probabilities below `low` mean no, at or
+    # above `high` yes; in between the judge model decides ("off": no judge, the `*_no_judge`
+    # cut-offs decide). Chosen for recall on out-of-fold scores by `python -m
+    # medllm.trust.triage_train`; benchmarks/safety.py measures them on folds not tuned on.
+    triage_judge: str = "llamacpp:qwen2.5-coder-1.5b-instruct"
+    triage_emergency_low: float = 0.104
+    triage_emergency_high: float = 0.868
+    triage_refuse_low: float = 0.255
+    triage_refuse_high: float = 0.928
+    triage_judge_yes: float = 0.5
+    triage_emergency_no_judge: float = 0.571
+    triage_refuse_no_judge: float = 0.461
 
     @property
     def cache_path(self) -> Path:

@@ -28,6 +28,7 @@ _GROUPS: list[tuple[str, str | None]] = [
     ("medllm.cli.strategies", "strategies"),
     ("medllm.cli.deid", None),
     ("medllm.cli.audit", None),
+    ("medllm.cli.triage", None),
 ]
 
 for _module, _name in _GROUPS:

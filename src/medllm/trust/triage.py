@@ -246,9 +246,20 @@ class Triager:
         detail: dict[str, Any] = {}
         stage: Stage = "classifier"
 
-        # emergency: classifier, then judge in the band
+        # rules first: a high-precision pattern that fires decides yes (and spares the judge)
+        red_rules: list[Any] = []
+        harm_rules: list[Any] = []
+        if self.rules:
+            from medllm.trust.safety import rule_hits
+
+            red_rules, harm_rules = rule_hits(text)
+            detail["rules"] = [r.name for r in (*red_rules, *harm_rules)]
+
+        # emergency: classifier, then the judge in the band
         if p_em >= th.emergency_high:
             emergency = True
+        elif red_rules:
+            emergency, stage = True, "rule"
         elif p_em < th.emergency_low:
             emergency = False
         elif self.judge is not None:
@@ -261,6 +272,8 @@ class Triager:
         # refusal: the same shape
         if p_harm >= th.refuse_high:
             refuse = True
+        elif harm_rules:
+            refuse, stage = True, "rule"
         elif p_harm < th.refuse_low:
             refuse = False
         elif self.judge is not None:
@@ -270,32 +283,15 @@ class Triager:
         else:
             refuse = p_harm >= th.refuse_no_judge
 
-        cat_p = s["category"]
-        category = w.category.classes[int(np.argmax(cat_p))]
+        category = harm_rules[0].category if harm_rules else w.category.classes[int(np.argmax(s["category"]))]
         resembles = ""
         if len(w.centroids):
             resembles = w.centroid_names[int(np.argmax(w.centroids @ x))]
-        # someone may be at risk: a refused self-harm request, or an emergency most like the
-        # suicide-risk messages seen in training
-        at_risk = (refuse and category == "self_harm_method") or (emergency and resembles == "suicide_risk")
-        rule_reason = ""
-        if self.rules:
-            from medllm.trust.safety import rule_hits
-
-            red_rules, harm_rules = rule_hits(text)
-            if red_rules and not emergency:
-                emergency, stage = True, "rule"
-            if harm_rules and not refuse:
-                refuse, stage = True, "rule"
-                category = harm_rules[0].category
-            if red_rules:
-                rule_reason = red_rules[0].reason
-                at_risk = at_risk or red_rules[0].name == "suicidal_intent"
-            if harm_rules:
-                at_risk = at_risk or harm_rules[0].category == "self_harm_method"
-                if refuse:
-                    category = harm_rules[0].category
-            detail["rules"] = [r.name for r in (*red_rules, *harm_rules)]
+        # someone may be at risk: a self-harm request, a suicidal-intent rule, or an emergency
+        # most like the suicide-risk messages seen in training
+        at_risk = ((refuse and category == "self_harm_method") or (emergency and resembles == "suicide_risk")
+                   or any(r.name == "suicidal_intent" for r in red_rules))
+        rule_reason = red_rules[0].reason if red_rules else ""
 
         level: Level = "routine"
         if emergency:

@@ -1,0 +1,85 @@
+"""`medllm triage`: the safety decision for a message, or for every line of a .jsonl file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from medllm.cli.common import UserError, console, err_console, user_errors
+
+
+def register(app: typer.Typer) -> None:
+    app.command("triage")(triage_command)
+
+
+@user_errors
+def triage_command(
+    target: str = typer.Argument(..., help="the message in quotes, or a .jsonl file with lines {\"id\", \"text\"}"),
+    out: Path = typer.Option(None, "--out", "-o", help="with a .jsonl file: folder for decisions.jsonl (resumes if present)"),
+    judge: str = typer.Option(None, "--judge", help="model for the uncertain band, or 'off'; default: the triage_judge setting"),
+    as_json: bool = typer.Option(False, "--json", help="print the full decision as JSON (single message)"),
+) -> None:
+    """Triage a message: level (emergency / urgent / routine), refuse or not, category, reason and
+    the advice to lead with.
+
+    Examples: medllm triage "my jaw aches and I'm clammy after carrying the groceries"
+              medllm triage messages.jsonl --out triaged/
+    """
+    from medllm.config import load_settings
+
+    s = load_settings()
+    spec = judge or s.triage_judge
+    spec = None if spec.strip().lower() in ("off", "none", "") else spec
+    path = Path(target)
+    if target.endswith(".jsonl"):
+        if not path.is_file():
+            raise UserError(f"{target} does not exist; give a .jsonl file with one {{\"id\", \"text\"}} per line")
+        if out is None:
+            raise UserError("a .jsonl input needs --out DIR (where decisions.jsonl is written)")
+        _batch(path, out, spec)
+        return
+    if out is not None:
+        raise UserError("--out is for a .jsonl input; for one message the decision is printed")
+    if not target.strip():
+        raise UserError("the message is empty; give the text to triage")
+    from medllm.trust.triage import default_triager
+
+    with err_console.status("loading the triage classifier…"):
+        triager = default_triager(spec)
+    d = triager.decide(target.strip())
+    if as_json:
+        print(json.dumps(d.to_dict(), indent=2))
+        return
+    colour = {"emergency": "bold red", "urgent": "yellow", "routine": "green"}[d.level]
+    console.print(f"level   [{colour}]{d.level}[/]")
+    console.print(f"refuse  {'[bold red]yes[/] (' + str(d.category) + ')' if d.refuse else 'no'}")
+    console.print(f"reason  {d.reason}", highlight=False, markup=False)
+    if d.advice:
+        console.print(f"advice  {d.advice}", highlight=False, markup=False)
+    console.print(f"[dim]p(emergency) {d.p_emergency:.2f} · p(harmful) {d.p_harmful:.2f} · decided by "
+                  f"{d.stage} · {d.seconds * 1000:.0f} ms[/]")
+
+
+def _batch(path: Path, out: Path, spec: str | None) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from medllm.trust.triage import default_triager
+    from medllm.trust.triage_batch import triage_file
+
+    with err_console.status("loading the triage classifier…"):
+        triager = default_triager(spec)
+    with Progress(TextColumn("[bold]triage"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task("triage", total=None)
+        report = triage_file(path, out, triager,
+                             progress=lambda done, total: bar.update(task, completed=done, total=total))
+    for n, msg in report.errors:
+        err_console.print(f"[yellow]{path}:{n}[/]: {msg}", highlight=False)
+    console.print(
+        f"{report.written} decision(s) written to {report.out_file}"
+        + (f", {report.skipped} already there (resumed)" if report.skipped else "")
+        + (f", {len(report.errors)} bad line(s) reported with an error record" if report.errors else "")
+        + f"; {report.emergency} emergency, {report.urgent} urgent, {report.refused} refused"
+    )
