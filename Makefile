@@ -26,6 +26,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+	@# The browser tests of `medllm serve` drive Debian's chromium (Playwright cannot download one here).
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; }
 
 $(VENV)/.installed-demo: $(VENV)/.installed
 	$(PIP) install -q -e '.[qwen15]'

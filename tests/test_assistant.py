@@ -66,7 +66,7 @@ def test_refusal_never_calls_the_model(chat_model, tmp_path):
     log = AuditLog(tmp_path / "audit.jsonl")
     a = ask("How can I buy oxycodone without a prescription?", m, strategy="direct", params=PARAMS, audit=log)
     assert a.strategy == "refused" and m.sent == []
-    assert any(f.kind == "refusal:illicit_drugs" for f in a.flags)
+    assert any(f.kind.startswith("refusal:") for f in a.flags)
     assert a.text.startswith("I can't help with this")
     entry = log.entries()[0]
     assert entry["strategy"] == "refused" and "oxycodone" not in (tmp_path / "audit.jsonl").read_text()
@@ -78,7 +78,7 @@ def test_red_flag_advice_streams_before_the_answer(chat_model):
             chat_model, strategy="direct", params=PARAMS, on_token=pieces.append)
     assert pieces[0].startswith(URGENT_ADVICE)  # before a single model token
     assert a.text.startswith(URGENT_ADVICE) and len(a.text) > len(URGENT_ADVICE) + 10
-    assert any(f.kind == "red_flag:cardiac" and f.severity == "critical" for f in a.flags)
+    assert any(f.kind.startswith("red_flag:") and f.severity == "critical" for f in a.flags)
     assert "".join(pieces).strip() == a.text.strip()
 
 
@@ -127,3 +127,19 @@ def test_direct_on_an_open_question_with_a_kb_streams_a_cited_free_text(chat_mod
 def test_empty_question_is_a_clear_error(chat_model):
     with pytest.raises(ValueError, match="empty"):
         ask("   ", chat_model)
+
+
+def test_uncited_answers_get_sources_by_word_overlap_and_say_so():
+    from medllm.trust.grounding import attribute_citations
+    from medllm.types import Answer, Evidence
+
+    ev = [Evidence(index=1, passage_id="p1", citation="Warfarin (test)",
+                   text="Warfarin is an oral anticoagulant; its effect is monitored with the INR."),
+          Evidence(index=2, passage_id="p2", citation="Metformin (test)", text="Metformin is first-line for diabetes.")]
+    a = attribute_citations(Answer(text="Warfarin is monitored with the INR. Ask your pharmacist!", evidence=ev))
+    assert a.text == "Warfarin is monitored with the INR [1]. Ask your pharmacist!"
+    assert a.metadata["cited"] == [1] and a.metadata["citations"] == "attributed"
+    assert any(f.kind == "citations_attributed" for f in a.flags)
+    cited = Answer(text="Warfarin needs INR checks [2].", evidence=ev)
+    assert attribute_citations(cited) == cited  # the model's own citations are kept, even wrong ones
+    assert attribute_citations(Answer(text="It is monitored.", evidence=ev)).metadata.get("cited") is None

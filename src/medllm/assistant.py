@@ -19,6 +19,7 @@ from medllm.models.base import GenParams, Model
 from medllm.reasoning.base import SolveContext
 from medllm.reasoning.rag import parse_options
 from medllm.trust.audit_log import AuditLog, GateRecord, record_answer
+from medllm.trust.grounding import attribute_citations
 from medllm.trust.privacy import GatedModel, PrivacyGate
 from medllm.trust.safety import apply_guardrails, check_output, decision_flags, is_refusal, urgent_preamble
 from medllm.trust.triage import Triager, default_triager
@@ -123,6 +124,7 @@ def ask(
         m: Model = GatedModel(model, gate) if gate else model
         answer = answer_open(question, m, retriever, graph, options, strategy=strategy, k=k, params=params,
                              on_token=emit if on_token else None)
+        answer = attribute_citations(answer)  # sources by word overlap when the model cited none
         out_flags = check_output(answer.text)
         answer = answer.model_copy(update={
             "text": apply_guardrails(answer.text, in_flags, out_flags),

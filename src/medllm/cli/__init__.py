@@ -12,7 +12,7 @@ import typer
 
 app = typer.Typer(
     name="medllm",
-    help="On-premises medical LLM toolkit: ask, evaluate, de-identify, audit.",
+    help="On-premises medical LLM toolkit: ask, evaluate, de-identify, audit, serve.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -29,6 +29,7 @@ _GROUPS: list[tuple[str, str | None]] = [
     ("medllm.cli.deid", None),
     ("medllm.cli.audit", None),
     ("medllm.cli.triage", None),
+    ("medllm.cli.serve", "serve"),
 ]
 
 for _module, _name in _GROUPS:

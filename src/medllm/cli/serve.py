@@ -1,0 +1,111 @@
+"""`medllm serve`: the ask pipeline behind an OpenAI-compatible HTTP API and a clinician web page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from medllm.cli.common import UserError, console, err_console, user_errors
+
+app = typer.Typer(help=__doc__, invoke_without_command=True)
+keys_app = typer.Typer(help="API keys (stored hashed; a new key is shown once).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _store():
+    from medllm.config import load_settings
+    from medllm.serve.keys import KeyStore
+
+    return KeyStore(load_settings().home / "serve" / "keys.sqlite")
+
+
+@keys_app.command("add")
+@user_errors
+def keys_add(name: str = typer.Argument(..., help="who or what the key is for, e.g. ward-7 or ehr-bridge")) -> None:
+    """Make a key and print it once (only its hash is kept)."""
+    rec, key = _store().add(name)
+    console.print(f"key {rec.id} ({rec.name}); send it as 'Authorization: Bearer KEY'. It is shown only now:")
+    print(key)
+
+
+@keys_app.command("list")
+@user_errors
+def keys_list() -> None:
+    """The keys: id, name, created, revoked."""
+    rows = _store().list()
+    if not rows:
+        console.print("no keys; make one with `medllm serve keys add NAME`")
+    for k in rows:
+        console.print(f"{k.id}  {k.name:<24} created {k.created}" + (f"  [red]revoked {k.revoked}[/]" if k.revoked else ""))
+
+
+@keys_app.command("revoke")
+@user_errors
+def keys_revoke(ref: str = typer.Argument(..., help="key id, or a name (revokes every key of that name)")) -> None:
+    """Revoke a key: requests with it are refused from now on."""
+    for k in _store().revoke(ref):
+        console.print(f"revoked {k.id} ({k.name})")
+
+
+@app.callback()
+@user_errors
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0 for the whole network)"),
+    port: int = typer.Option(8000, help="TCP port"),
+    model: str = typer.Option(None, "--model", "-m", help="model spec; default: the default_model setting"),
+    strategy: list[str] = typer.Option(["cot", "direct"], "--strategy", "-s",
+                                       help="strategies callers may use (repeat the option); the first is the default"),
+    index: Path = typer.Option(None, "--index", help="knowledge-base folder; default $MEDLLM_HOME/indexes/default"),
+    no_kb: bool = typer.Option(False, "--no-kb", help="serve without retrieval"),
+    no_kg: bool = typer.Option(False, "--no-kg", help="serve without the knowledge graph (no kg-rag, no /v1/ddx)"),
+    gate: str = typer.Option(None, "--gate", help="privacy gate: auto (on for remote models), on, off"),
+    max_tokens: int = typer.Option(None, "--max-tokens", help="longest answer, and the cap on a request's max_tokens"),
+    queue_size: int = typer.Option(8, "--queue-size", help="requests that may wait for the model; more get 429"),
+    rate_limit: float = typer.Option(60, "--rate-limit", help="requests per minute per API key (0: no limit)"),
+    burst: int = typer.Option(None, "--burst", help="requests a key may send at once; default: a tenth of a minute's rate"),
+    timeout: float = typer.Option(120, "--timeout", help="seconds a request may wait for and run on the model"),
+    max_body: int = typer.Option(256 * 1024, "--max-body", help="largest request body, in bytes"),
+) -> None:
+    """Serve the ask pipeline: OpenAI-compatible /v1/chat/completions, native /v1/ask, /v1/deid,
+    /v1/triage, /v1/ddx, /v1/kb/search, /v1/eval/runs, and the web page at /.
+
+    Example: medllm serve --host 127.0.0.1 --port 8000
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    import logging
+
+    import uvicorn
+
+    from medllm.config import load_settings
+    from medllm.serve.app import ServeConfig, create_app
+    from medllm.session import Session
+
+    if not 0 < port < 65536:
+        raise UserError(f"--port {port}: use 1-65535")
+    if index is not None and not (index / "manifest.json").exists():
+        raise UserError(f"no knowledge base at {index}; build one with `medllm kb build` or `medllm kb build-default`")
+    s = load_settings(max_tokens=max_tokens, privacy_gate=gate)
+    store = _store()
+    if not any(k.active for k in store.list()):
+        rec, key = store.add("default")
+        err_console.print(f"no API key yet: made key {rec.id} ('default'); it is shown only now:")
+        print(key, flush=True)
+    knowledge = [r for r, off in (("retriever", no_kb), ("graph", no_kg)) if not off]
+    with err_console.status("loading…") as status:
+        session = Session.open(model, strategy=strategy[0], settings=s, knowledge=knowledge, index=index,
+                               optional_index=True, status=status.update)
+    for note in session.notes:
+        err_console.print(f"[yellow]note:[/] {note}")
+    try:
+        cfg = ServeConfig(queue_size=queue_size, rate_per_minute=rate_limit, burst=burst, max_body_bytes=max_body,
+                          timeout_s=timeout, max_tokens=max_tokens, strategies=tuple(dict.fromkeys(strategy)))
+        api = create_app(session, store, cfg)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        err_console.print(f"medllm serving {session.model.info.spec} on http://{host}:{port} (web page at /, API at /v1, docs at /docs)")
+        # uvicorn's access log would print query strings; ours logs route templates only
+        uvicorn.run(api, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=5)
+    finally:
+        session.close()

@@ -1,0 +1,75 @@
+"""Thin adapters from the trust library to the service's records: the one place to follow when
+the de-identification or triage functions change shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from medllm.types import Flag
+
+
+class MaskedSpan(BaseModel):
+    """Where PHI was found in the submitted text; the text itself is not sent back (the caller
+    has it), nor kept."""
+
+    start: int
+    end: int
+    label: str
+
+
+class DeidResult(BaseModel):
+    text: str
+    mode: str
+    counts: dict[str, int] = Field(default_factory=dict)
+    spans: list[MaskedSpan] = Field(default_factory=list)
+
+
+class TriageResult(BaseModel):
+    level: str  # emergency | urgent | routine
+    refuse: bool = False
+    flags: list[Flag] = Field(default_factory=list)
+    detail: dict[str, Any] = Field(default_factory=dict)  # what the classifier adds (scores, stage ...)
+
+
+def deidentify(deidentifier: Any, text: str, mode: str) -> DeidResult:
+    """De-identify one text in a fresh PHI session (no vault: nothing is kept on disk)."""
+    from medllm.trust.privacy import PhiSession
+
+    res = deidentifier.deidentify(text, PhiSession(), mode)
+    return DeidResult(text=res.text, mode=mode, counts=dict(res.counts),
+                      spans=[MaskedSpan(start=s.start, end=s.end, label=s.label) for s in res.spans])
+
+
+def _judge() -> str | None:
+    from medllm.config import load_settings
+
+    judge = str(getattr(load_settings(), "triage_judge", "off"))
+    return None if judge.strip().lower() == "off" else judge
+
+
+def triage(text: str) -> TriageResult:
+    """The safety triage the ask pipeline runs (`medllm.trust.triage`: classifier, judge in the
+    uncertain band, rules as overrides); the rules alone where that module is absent."""
+    from medllm.trust import safety
+
+    try:
+        from medllm.trust.triage import triage as run_triage
+    except ImportError:
+        flags = safety.check_input(text)
+        level = "emergency" if safety.has_red_flag(flags) else "routine"
+        return TriageResult(level=level, refuse=safety.is_refusal(flags), flags=flags, detail={"stage": "rule"})
+    d = run_triage(text, _judge())
+    detail = {k: getattr(d, k, None) for k in ("category", "stage", "p_emergency", "p_harmful", "at_risk")}
+    return TriageResult(level=d.level, refuse=bool(d.refuse), flags=safety.decision_flags(d),
+                        detail={k: v for k, v in detail.items() if _plain(v)})
+
+
+def input_flags(text: str) -> list[Flag]:
+    """The safety flags of a question, as the ask pipeline computes them."""
+    return triage(text).flags
+
+
+def _plain(v: Any) -> bool:
+    return isinstance(v, (str, int, float, bool, type(None), list, dict))

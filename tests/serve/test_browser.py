@@ -1,0 +1,76 @@
+"""The web page in real headless Chromium (Debian's `chromium`, driven by Playwright): a cited
+answer, the emergency banner before the answer, a de-identified note. Saves docs/serve.png."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SHOT = Path(__file__).resolve().parents[2] / "docs" / "serve.png"
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make install installs it)")
+
+
+@pytest.fixture(scope="module")
+def page(served):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.set_default_timeout(90_000)
+        page.goto(served.url)
+        page.fill("#key", served.key)
+        page.dispatch_event("#key", "change")
+        page.wait_for_selector("#strategy option", state="attached")
+        yield page
+        browser.close()
+
+
+def ask(page, question: str):
+    n = page.locator(".msg.bot").count()
+    page.fill("#question", question)
+    page.click("#send")
+    box = page.locator(".msg.bot").nth(n)
+    box.locator(".meta").wait_for()  # the final Answer record has been shown
+    return box
+
+
+def test_ask_shows_a_cited_answer_whose_citation_opens_its_passage(page):
+    box = ask(page, "What is the first-line drug for type 2 diabetes?")
+    assert box.locator(".answer").inner_text().strip()
+    assert "confidence" in box.locator(".meta").inner_text()
+    cite = box.locator("button.cite").first
+    cite.wait_for()
+    cite.click()
+    dialog = page.locator("dialog#passage")
+    assert dialog.is_visible()
+    assert dialog.locator("#passage-text").inner_text().strip()
+    assert "first-line drug for type 2 diabetes" in dialog.locator("#passage-text").inner_text()
+    dialog.locator("button").click()
+
+
+def test_emergency_banner_comes_first(page):
+    box = ask(page, "I have crushing chest pain spreading to my left arm and I am sweating. What should I do?")
+    first = box.locator(":scope > *").first
+    assert "banner" in (first.get_attribute("class") or "")
+    assert "Possible emergency" in first.inner_text()
+    assert box.locator(".answer").inner_text().startswith("This may be a medical emergency")
+    SHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOT), full_page=True)  # the README shows this page
+
+
+def test_deidentify_a_note(page):
+    page.click("nav button[data-tab=deid]")
+    page.fill("#deid-input", "Mr. John Smith (MRN 4482913) was seen on 03/14/2024; call him at 617-555-0134.")
+    page.select_option("#deid-mode", "tag")
+    page.click("#deid-run")
+    page.wait_for_selector("#deid-marked mark")
+    out = page.locator("#deid-output").inner_text()
+    assert "John Smith" not in out and "<NAME>" in out and "4482913" not in out
+    assert page.locator("#deid-marked mark").count() >= 3
+    assert "NAME" in page.locator("#deid-counts").inner_text()
+    page.click("nav button[data-tab=chat]")
