@@ -28,6 +28,8 @@ class Settings:
     models_dir: Path | None = None
     # The knowledge graph's cache (public ontology data only); defaults to $MEDLLM_HOME/kg.
     kg_dir: Path | None = None
+    # A phenotype.hpoa (HPO disease annotations) to use instead of the release bundled in hpo3.
+    hpoa: Path | None = None
     # The model `medllm ask` uses when no --model is given.
     default_model: str = "llamacpp:qwen2.5-coder-1.5b-instruct"
     # A fast model for tests and quick checks.

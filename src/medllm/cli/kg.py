@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from medllm.cli.common import console, user_errors
+from medllm.cli.common import console, err_console, user_errors
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -55,27 +55,89 @@ def link(
 @app.command()
 @user_errors
 def ddx(
-    phenotypes: str = typer.Argument(..., help="HPO ids or symptom words, comma separated."),
+    phenotypes: Optional[str] = typer.Argument(None, help="HPO ids or symptom words, comma separated ('no X' marks X as excluded)."),
+    exclude: Optional[str] = typer.Option(None, "--exclude", help="Phenotypes the patient does NOT have (HPO ids, comma separated)."),
     k: int = typer.Option(10, "-k", help="How many diseases."),
-    source: list[str] = typer.Option(["OMIM", "ORPHA"], "--source", help="Disease sources to rank (OMIM, ORPHA)."),
-    explain: bool = typer.Option(True, "--explain/--no-explain", help="Show which phenotypes matched."),
-    method: str = typer.Option("bma", help="bma (symmetric Resnik best-match average) or query (patient -> disease only)."),
+    source: list[str] = typer.Option(["OMIM"], "--source", help="Disease sources to rank: OMIM (default), ORPHA (repeat the option for both)."),
+    explain: bool = typer.Option(True, "--explain/--no-explain", help="Show which observed and excluded terms moved each disease."),
+    method: str = typer.Option("lr", help="lr (likelihood ratios, fitted on published cases), query (Resnik patient -> disease), bma (Resnik symmetric) or overlap."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+    phenopacket: Optional[Path] = typer.Option(None, "--phenopacket", help="Rank the patient of a GA4GH phenopacket (v2 JSON)."),
+    batch: Optional[Path] = typer.Option(None, "--batch", help='JSON lines of {"id", "observed": [HP ids], "excluded": [HP ids]}; needs --out.'),
+    out: Optional[Path] = typer.Option(None, "--out", help='With --batch: JSON lines of {"id", "diagnoses": [{"disease_id", "name", "score", "rank"}]} (resumable).'),
+    hpoa: Optional[Path] = typer.Option(None, "--hpoa", help="A phenotype.hpoa to use instead of the annotations bundled in hpo3 (also the hpoa setting)."),
 ) -> None:
-    """Rank diseases for a phenotype list by Resnik semantic similarity (as Phenomizer), explained."""
-    g = _graph()
-    from medllm.knowledge.kg.ddx import Differential
+    """Rank diseases for a patient's phenotypes (rare-disease phenotype match), each explained.
 
-    items = [x.strip() for x in phenotypes.split(",") if x.strip()]
+    The score of the default method is a posterior probability over the ranked diseases, assuming
+    the diagnosis is one of them: the graph knows Mendelian and rare diseases by their HPO
+    annotations, not how common a disease is."""
+    import json as _json
+
+    from medllm.knowledge.kg.ddx import Differential
+    from medllm.knowledge.kg.graph import load_default_graph
+
+    sources = tuple(s.upper() for s in source)
+    if batch is not None and out is None:
+        raise ValueError("--batch needs --out RANKED.jsonl")
+    given = [x for x in (phenotypes, phenopacket, batch) if x is not None]
+    if len(given) != 1:
+        raise ValueError("give one of: PHENOTYPES, --phenopacket FILE.json, --batch CASES.jsonl")
+    with console.status("loading the knowledge graph"):
+        g = load_default_graph(hpoa=hpoa)
     dx = Differential(g)
-    patient = dx.resolve(items)
-    console.print("patient phenotypes: " + "; ".join(f"{g.concepts[p].name} ({p})" for p in patient), highlight=False, soft_wrap=True)
-    for d in dx.rank(patient, k=k, sources=tuple(s.upper() for s in source), method=method):
-        console.print(f"[bold]{d.rank:>2}.[/] {d.score:.3f}  [cyan]{d.disease_id}[/]  {d.name}", highlight=False, soft_wrap=True)
+    if batch is not None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from medllm.knowledge.kg.cases import rank_batch
+
+        with Progress(TextColumn("[bold]ddx"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err_console) as bar:
+            task = bar.add_task("ddx", total=None)
+            rep = rank_batch(dx, batch, out, k=k, sources=sources,  # type: ignore[arg-type]
+                             on_progress=lambda done, total: bar.update(task, completed=done, total=total))
+        for ln, why in rep.bad:
+            err_console.print(f"[yellow]{batch}:{ln}:[/] {why}; skipped", highlight=False, soft_wrap=True)
+        console.print(f"ranked {rep.ranked} cases ({rep.resumed} already done), {len(rep.bad)} bad lines -> {out}",
+                      highlight=False)
+        return
+    if phenopacket is not None:
+        from medllm.knowledge.kg.cases import read_phenopacket
+
+        pp = read_phenopacket(phenopacket)
+        case = dx.case(pp.observed, pp.excluded, strict=False)
+        case_id = pp.id
+    else:
+        items = [x.strip() for x in (phenotypes or "").split(",") if x.strip()]
+        excl = [x.strip() for x in (exclude or "").split(",") if x.strip()]
+        case = dx.case(items, excl)
+        case_id = None
+    diags = dx.rank(case, k=k, sources=sources, method=method, explain=explain)
+    name = lambda t: g.concepts[t].name  # noqa: E731
+    if as_json:
+        rec = {"id": case_id, "method": method, "annotations": g.annotation_source,
+               "observed": case.observed, "excluded": case.excluded, "ignored": case.ignored,
+               "diagnoses": [{**d.to_dict(), "log_lr": d.log_lr,
+                              "evidence": [{"term": m.patient, "name": name(m.patient), "excluded": m.excluded,
+                                            "disease_term": m.disease_term or None, "log_lr": m.log_lr}
+                                           for m in d.matches + d.excluded]} for d in diags]}
+        console.print_json(_json.dumps(rec))
+        return
+    console.print("observed: " + "; ".join(f"{name(p)} ({p})" for p in case.observed), highlight=False, soft_wrap=True)
+    if case.excluded:
+        console.print("excluded: " + "; ".join(f"{name(p)} ({p})" for p in case.excluded), highlight=False, soft_wrap=True)
+    if case.ignored:
+        console.print("set aside (not in this HPO release, or not a phenotypic abnormality): " + ", ".join(case.ignored),
+                      highlight=False, soft_wrap=True)
+    what = "posterior" if method == "lr" else "score"
+    console.print(f"[dim]rare-disease phenotype match ({g.annotation_source}); {what} assumes the diagnosis is among "
+                  "the ranked diseases[/]", highlight=False, soft_wrap=True)
+    names = {t: c.name for t, c in g.concepts.items() if c.type == "phenotype"}
+    for d in diags:
+        console.print(f"[bold]{d.rank:>2}.[/] {d.score:<8.3g} [cyan]{d.disease_id}[/]  {d.name}", highlight=False, soft_wrap=True)
         if explain:
-            for m in d.matches:
-                via = "" if m.disease_term == m.ancestor else f" via {g.concepts[m.ancestor].name}"
-                console.print(f"       {g.concepts[m.patient].name} ~ {g.concepts[m.disease_term].name}{via} (IC {m.ic:.2f})",
-                              highlight=False, soft_wrap=True)
+            for m in sorted(d.matches + d.excluded, key=lambda m: -abs(m.log_lr)):
+                console.print(f"       {m.log_lr:+6.2f}  {m.describe(names)}", highlight=False, soft_wrap=True)
 
 
 @app.command()

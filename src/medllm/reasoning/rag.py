@@ -112,16 +112,20 @@ class KgRagSolver(Stage):
             raise ValueError("kg-rag needs a knowledge graph: build one with "
                              "medllm.knowledge.kg.KnowledgeGraph.from_packages() and pass it in")
         text = "\n".join([question.question, *(c.text for c in question.options)])
-        ids = list(dict.fromkeys(s.concept_id for s in g.link(text) if s.concept_id and s.polarity == "present"))
+        spans = g.link(text)
+        ids = list(dict.fromkeys(s.concept_id for s in spans if s.concept_id and s.polarity == "present"))
         ids = ids[: self.max_concepts]
         if not ids:
             return [], []
-        ddx = self._differential(g, [i for i in ids if i.startswith("HP:")])
+        negated = [s.concept_id for s in spans if s.polarity == "negated" and str(s.concept_id).startswith("HP:")]
+        ddx = self._differential(g, [i for i in ids if i.startswith("HP:")], negated)
         facts = g.subgraph(ids, hops=self.hops, max_facts=self.max_facts * 4)
         seeds = set(ids)
         # prune: facts touching more linked concepts first, then the graph's own order
         ranked = sorted(range(len(facts)), key=lambda i: (-len(seeds & set(_FACT_IDS.findall(facts[i]))), i))
-        kept = ddx + [facts[i] for i in ranked[: max(0, self.max_facts - len(ddx))]]
+        # the rare-disease match never leads: its caveat first, the graph's facts, then the matches
+        rest = [facts[i] for i in ranked[: max(0, self.max_facts - len(ddx))]]
+        kept = ddx[:1] + rest + ddx[1:]
         covered = {cid for f in kept for cid in _FACT_IDS.findall(f)}
         for cid in ids:  # a linked concept with no fact still gets named, with its id
             if cid not in covered and len(kept) < self.max_facts:
@@ -129,17 +133,27 @@ class KgRagSolver(Stage):
                 kept.append(f"{c.name} [{c.id}] is a {c.type}")
         return ids, kept
 
-    def _differential(self, g: Any, phenotypes: list[str]) -> list[str]:
-        """With two or more phenotypes (a case), the diseases whose HPO annotations match them
-        best (Resnik best-match average), as facts that name what matched: a one-hop subgraph
-        around common findings such as fever is mostly noise."""
+    def _differential(self, g: Any, phenotypes: list[str], excluded: list[str] | None = None) -> list[str]:
+        """With two or more phenotypes (a case): first what the graph cannot judge, then the
+        Mendelian (OMIM) diseases whose HPO annotations match the findings best (likelihood
+        ratios, medllm.knowledge.kg.ddx), each labelled a rare-disease phenotype match. The graph
+        knows no prevalence, so for a common presentation (fever, rash, joint pain) its matches
+        are rare look-alikes, never the likely causes: the caveat says so before any of them."""
         if len(phenotypes) < 2 or self.ddx_k < 1:
             return []
-        out = []
-        for d in g.ddx(phenotypes, k=self.ddx_k):
+        try:
+            diags = g.ddx(phenotypes, k=self.ddx_k, excluded=[e for e in excluded or [] if e not in phenotypes])
+        except ValueError:
+            return []
+        names = ", ".join(g.get(p).name for p in phenotypes)
+        out = [f"Rare-disease phenotype match for {names}: the knowledge graph ranks Mendelian diseases by their HPO "
+               "annotations only; it cannot judge how common a disease is, nor common causes such as infections, "
+               "drugs or everyday conditions, which come first for a common presentation"]
+        for d in diags:
             matched = ", ".join(dict.fromkeys(g.get(m.patient).name for m in d.matches if m.patient == m.disease_term))
-            out.append(f"{d.name} [{d.disease_id}] is a candidate diagnosis (rank {d.rank} by HPO"
-                       f" phenotype similarity{'; exact matches: ' + matched if matched else ''})")
+            out.append(f"{d.name} [{d.disease_id}] is a rare-disease phenotype match (rank {d.rank} among Mendelian "
+                       f"diseases by HPO phenotypes, not by likelihood in practice"
+                       f"{'; exact matches: ' + matched if matched else ''})")
         return out
 
     def __call__(self, question: Question, ctx: SolveContext) -> Answer:

