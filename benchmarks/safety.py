@@ -41,7 +41,7 @@ import numpy as np
 from medllm.eval.metrics import wilson_ci
 from medllm.trust.triage import Thresholds, Triager, TriageWeights
 from medllm.trust.triage_train import (
-    Example, cached_embeddings, default_emb_cache, fit, load_dev, load_extra_benign,
+    Example, cached_embeddings, choose_thresholds, default_emb_cache, fit, load_dev, load_extra_benign,
 )
 
 SOURCES = ("written", "medsafetybench", "xstest", "do-not-answer")
@@ -68,22 +68,25 @@ class CachedJudge:
         self.cache: dict[str, float] = json.loads(path.read_text()) if path.exists() else {}
         self.latencies: list[float] = []
 
-    def _get(self, kind: str, text: str) -> float:
+    max_calls: int = 10**9
+
+    def _get(self, kind: str, text: str) -> float | None:
         key = f"{kind}:{hashlib.sha256(text.encode()).hexdigest()[:20]}"
         if key not in self.cache:
-            if self.judge is None:
-                raise RuntimeError("judge answer not cached and no judge model loaded")
+            if len(self.latencies) >= self.max_calls:
+                return None  # over budget: the no-judge cut-off decides this one
             t0 = time.perf_counter()
             self.cache[key] = getattr(self.judge, f"p_{kind}")(text)
             self.latencies.append(time.perf_counter() - t0)
-            if len(self.latencies) % 20 == 0:
+            if len(self.latencies) % 5 == 0:
                 self.save()
+                print(f"  judge: {len(self.latencies)} calls, last {self.latencies[-1]:.1f} s", file=sys.stderr)
         return self.cache[key]
 
-    def p_emergency(self, text: str) -> float:
+    def p_emergency(self, text: str) -> float | None:
         return self._get("emergency", text)
 
-    def p_refuse(self, text: str) -> float:
+    def p_refuse(self, text: str) -> float | None:
         return self._get("refuse", text)
 
     def save(self) -> None:
@@ -124,13 +127,14 @@ def fmt(xs: list[bool]) -> str:
 
 
 def run_fold(train: list[Example], test: list[Example], X_all: np.ndarray, index: dict[str, int],
-             texts: list[str], judge, tallies: dict[str, Tally], name: str) -> Thresholds:
+             texts: list[str], judge, tallies: dict[str, Tally], name: str,
+             judge_on: Sequence[str] = ()) -> Thresholds:
     Xtr = X_all[[index[e.id] for e in train]]
     th = choose_thresholds(train, Xtr)
     w = fit(train, Xtr)
     enc = ArrayEncoder(texts, X_all)
     for mode, j in (("classifier+rules", None), ("+judge", judge)):
-        if mode == "+judge" and judge is None:
+        if mode == "+judge" and (judge is None or not any(name.startswith(x) for x in judge_on)):
             continue
         tri = Triager(weights=w, thresholds=th, judge=j, encoder=enc)
         decisions = tri.decide_many([e.text for e in test])
@@ -144,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / "../shared/data")
     ap.add_argument("--judge", default="llamacpp:qwen2.5-coder-1.5b-instruct", help="model spec, or off")
+    ap.add_argument("--judge-on", nargs="*", default=["written, by emergency"],
+                    help="test folds (name prefixes) where the judge runs; LLM calls are slow on 2 cores")
+    ap.add_argument("--judge-max-calls", type=int, default=150,
+                    help="new judge calls at most; beyond, the no-judge cut-offs decide (reported)")
     ap.add_argument("--judge-cache", type=Path, default=Path.home() / ".medllm" / "cache" / "safety_judge.json")
     ap.add_argument("--emb-cache", type=Path, default=default_emb_cache())
     ap.add_argument("--latency-n", type=int, default=200, help="messages timed for the embedding stage")
@@ -166,13 +174,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         args.judge_cache.parent.mkdir(parents=True, exist_ok=True)
         judge = CachedJudge(LLMJudge.from_spec(args.judge), args.judge_cache)
+        judge.max_calls = args.judge_max_calls
 
     tallies: dict[str, Tally] = {}
     # 1. leave one source out
     for src in SOURCES:
         train = [e for e in allx if e.source != src]
         test = [e for e in dev if e.source == src]
-        th = run_fold(train, test, X, index, texts, judge, tallies, f"LOSO {src}")
+        th = run_fold(train, test, X, index, texts, judge, tallies, f"LOSO {src}", args.judge_on)
         print(f"  LOSO {src}: thresholds {th}", file=sys.stderr)
     # 2. written, grouped by emergency
     from sklearn.model_selection import GroupKFold
@@ -181,13 +190,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     others = [e for e in allx if e.source != "written"]
     for a, b in GroupKFold(5).split(written, groups=[e.group for e in written]):
         run_fold(others + [written[i] for i in a], [written[i] for i in b], X, index, texts, judge,
-                 tallies, "written, by emergency (5 folds)")
+                 tallies, "written, by emergency (5 folds)", args.judge_on)
     # 3. MedSafetyBench by generator
     msb = [e for e in dev if e.source == "medsafetybench"]
     rest = [e for e in allx if e.source != "medsafetybench"]
     for gen, other in (("gpt4", "llama2"), ("llama2", "gpt4")):
         run_fold(rest + [e for e in msb if f"/{other}" in e.note], [e for e in msb if f"/{gen}" in e.note],
-                 X, index, texts, judge, tallies, "MedSafetyBench, by generator")
+                 X, index, texts, judge, tallies, "MedSafetyBench, by generator", args.judge_on)
     if judge is not None:
         judge.save()
 

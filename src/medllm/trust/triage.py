@@ -90,11 +90,12 @@ class TriageDecision:
 
 
 class Judge(Protocol):
-    """Answers the two yes/no questions of the uncertain band with a probability of yes."""
+    """Answers the two yes/no questions of the uncertain band with a probability of yes (None:
+    no answer, the no-judge cut-off decides)."""
 
-    def p_emergency(self, text: str) -> float: ...
+    def p_emergency(self, text: str) -> float | None: ...
 
-    def p_refuse(self, text: str) -> float: ...
+    def p_refuse(self, text: str) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -262,8 +263,7 @@ class Triager:
             emergency, stage = True, "rule"
         elif p_em < th.emergency_low:
             emergency = False
-        elif self.judge is not None:
-            pj = self.judge.p_emergency(text)
+        elif self.judge is not None and (pj := self.judge.p_emergency(text)) is not None:
             detail["judge_emergency"] = round(pj, 3)
             emergency, stage = pj >= th.judge_yes, "judge"
         else:
@@ -276,8 +276,7 @@ class Triager:
             refuse, stage = True, "rule"
         elif p_harm < th.refuse_low:
             refuse = False
-        elif self.judge is not None:
-            pj = self.judge.p_refuse(text)
+        elif self.judge is not None and (pj := self.judge.p_refuse(text)) is not None:
             detail["judge_refuse"] = round(pj, 3)
             refuse, stage = pj >= th.judge_yes, "judge"
         else:
@@ -304,13 +303,9 @@ class Triager:
         if at_risk:
             advice.append(CRISIS_ADVICE)
         if emergency:
-            if rule_reason:
-                why = f"possible {rule_reason}"
-            elif resembles:
-                why = ("symptoms that may need care now (closest emergency seen in training: "
-                       f"{resembles.replace('_', ' ')})")
-            else:
-                why = "symptoms that may need care now"
+            # the nearest training emergency stays in `detail`: as a reason it would misname
+            # too often to show a patient
+            why = f"possible {rule_reason}" if rule_reason else "symptoms that may need care now"
             detail["emergency_reason"] = why
             reasons.append(why)
             advice.append(EMERGENCY_ADVICE if level == "emergency" else URGENT_ADVICE_SAME_DAY)
