@@ -130,8 +130,8 @@ class PhiDetector:
             if e <= s:
                 continue
             frag = text[s:e]
-            if label == "LOCATION" and frag.lower() in ALLOWED_PLACE_NAMES:
-                continue
+            if label in ("LOCATION", "NAME") and frag.lower() in ALLOWED_PLACE_NAMES:
+                continue  # "California", "Europe": not identifiers, even where they are surnames
             if label == "DATE" and re.fullmatch(r"(?:19|20)?\d{2}", frag):
                 continue  # a year alone is allowed under Safe Harbor
             cands.append((s, e, label, float(r.score)))

@@ -47,6 +47,7 @@ PATTERNS = (
     ("zip", re.compile(rf"\b(?:{'|'.join(_ST)})\s(?P<v>\d{{5}}(?:-\d{{4}})?)\b")),
     ("zip_label", re.compile(r"(?i:\bzip(?:\s?code)?\s?[:#]?\s?)(?P<v>\d{5}(?:-\d{4})?)\b")),
 )
+_STREET_ABBREVIATIONS = frozenset("st rd ave blvd ln dr ct pl ter cir pkwy hwy sq trl".split())
 _GLUE = re.compile(r"[ \t-]{1,3}")  # what may separate the words of one name
 _SCORES = {"site_place": 0.8, "institution": 0.75, "city": 0.6, "city_cue": 0.8, "saint": 0.8, "residence": 0.75, "street": 0.85,
            "city_state": 0.85, "zip": 0.9, "zip_label": 0.9}
@@ -69,7 +70,10 @@ class ClinicalLocationRecognizer(EntityRecognizer):
 
     def _street(self, match: str) -> bool:
         """"12 Oak Street", not "3 WAY FOLEY IN PLACE" or "2200 PER DR" in a note in capitals."""
-        words = [w.lower() for w in TOKEN.findall(match)][:-1]
+        tokens = TOKEN.findall(match)
+        words = [w.lower() for w in tokens][:-1]
+        if match.isupper() and tokens[-1].lower() in _STREET_ABBREVIATIONS:
+            return False  # "3 EPISODES ST" in a note in capitals: ST elevation, not Street
         return bool(words) and not any(w in STOPWORDS or w in CLINICAL_WORDS for w in words)
 
     def _institution(self, i: int, toks: list[tuple[int, int, str]], low: list[str],
@@ -84,7 +88,7 @@ class ClinicalLocationRecognizer(EntityRecognizer):
         words = range(j + 1, end)
         titled = all(toks[k][2][0].isupper() and not toks[k][2].isupper() for k in range(j + 1, i + 1))
         if words and (titled or any(not self.lex.is_common(low[k]) or self.lex.is_name(low[k]) for k in words)):
-            return toks[j + 1][0], toks[end - 1][1]
+            return toks[j + 1][0], toks[i][1]  # the whole name: "Maryland Rehab", "Laurel Regional"
         return None
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
@@ -105,9 +109,11 @@ class ClinicalLocationRecognizer(EntityRecognizer):
                 if span:
                     out.append((*span, "institution"))
             # "St. Mary's", "ST AGNES": a saint's name is a place (the ST segment is "ST" alone)
+            saint = low[i + 1].removesuffix("'s") if i + 1 < n else ""
             if w == "st" and i + 1 < n and re.fullmatch(r"\.? ?", text[toks[i][1]:toks[i + 1][0]]) \
-                    and toks[i + 1][2][0].isupper() and lex.is_name(low[i + 1].removesuffix("'s")) \
-                    and low[i + 1] not in STOPWORDS:
+                    and not text[max(0, toks[i][0] - 1):toks[i][0]].isdigit() \
+                    and toks[i + 1][2][0].isupper() and lex.is_name(saint) and saint not in STOPWORDS \
+                    and (saint in lex.common_names or not lex.is_common(saint)):  # not "1ST DEGREE"
                 out.append((toks[i][0], toks[i + 1][1], "saint"))
             # "lives in Catonsville", "moved to Towson"
             if w in RESIDENCE and i + 2 < n and low[i + 1] in ("in", "to", "near", "at") \
