@@ -44,7 +44,7 @@ def test_mixed_case_names_and_places(deidentifier):
             "Lives in Baltimore. Beeper 54321. MS: alert, oriented.")
     found = labels(deidentifier, note)
     assert found.get("Joyce Jacobson") == "NAME" and found.get("Helen") == "NAME"
-    assert found.get("Calvert") == "LOCATION" and found.get("Baltimore") == "LOCATION"
+    assert found.get("Calvert Hospital") == "LOCATION" and found.get("Baltimore") == "LOCATION"
     assert found.get("54321") == "PHONE"
     assert "alert" not in found
 
