@@ -33,7 +33,7 @@ RELATIVE = frozenset("""
 son sons daughter daughters dtr dtrs dau wife husband hus spouse sister sisters sis brother
 brothers bro niece nephew grandson granddaughter grandaughter grandchild cousin aunt uncle
 mother father mom dad mum friend friends fiance fiancee boyfriend girlfriend partner neighbor
-proxy hcp guardian inlaw law stepson stepdaughter
+proxy hcp guardian inlaw law stepson stepdaughter social
 """.split())
 # Words after a name
 ROLE_AFTER = frozenset("rn md np cnm lpn rrt crna phd".split())
