@@ -149,7 +149,7 @@ def rank_batch(dx: Differential, cases: str | Path, out: str | Path, k: int = 10
                     report.resumed += 1
                     continue
                 case = dx.case(c.observed, c.excluded, strict=False)
-                diags = dx.rank(case, k=k, sources=sources)
+                diags = dx.rank(case, k=k, sources=sources, explain=False)
             except ValueError as e:
                 report.bad.append((ln, str(e)))
                 continue
