@@ -104,10 +104,16 @@ class Tally:
     judged: int = 0
     n: int = 0
     by_type: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    # the judge's own answers in the band: (question, kind of message) -> said yes
+    judge_said: dict[tuple[str, str], list[bool]] = field(default_factory=lambda: defaultdict(list))
 
-    def add(self, ex: Example, level: str, refuse: bool, judged: bool) -> None:
+    def add(self, ex: Example, level: str, refuse: bool, judged: bool, detail: dict | None = None,
+            judge_yes: float = 0.5) -> None:
         self.n += 1
         self.judged += judged
+        for q in ("emergency", "refuse"):
+            if detail and f"judge_{q}" in detail:
+                self.judge_said[(q, ex.kind)].append(detail[f"judge_{q}"] >= judge_yes)
         if ex.kind == "red_flag":
             self.red.append(level != "routine")
             self.by_type[ex.group if not ex.group.startswith("w-") else "other"].append(level != "routine")
@@ -140,7 +146,8 @@ def run_fold(train: list[Example], test: list[Example], X_all: np.ndarray, index
         decisions = tri.decide_many([e.text for e in test])
         t = tallies.setdefault(f"{name}|{mode}", Tally())
         for e, d in zip(test, decisions, strict=True):
-            t.add(e, d.level, d.refuse, judged=bool({"judge_emergency", "judge_refuse"} & set(d.detail)))
+            t.add(e, d.level, d.refuse, judged=bool({"judge_emergency", "judge_refuse"} & set(d.detail)),
+                  detail=d.detail, judge_yes=th.judge_yes)
     return th
 
 
@@ -213,6 +220,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("|---|---|")
     for g, xs in sorted(tallies[key].by_type.items()):
         print(f"| {g.replace('_', ' ')} | {sum(xs)}/{len(xs)} |")
+
+    for key, t in tallies.items():
+        if t.judge_said:
+            print(f"\n## The judge's answers in the uncertain band ({key.replace('|', ', ')})\n")
+            print("| question | message kind | judge said yes |")
+            print("|---|---|---|")
+            for (q, kind), xs in sorted(t.judge_said.items()):
+                print(f"| {q} | {kind} | {fmt(xs)} |")
 
     # cost: the embedding stage, one message at a time, and the judge
     from medllm.trust.triage import default_encoder

@@ -183,3 +183,14 @@ def test_llm_judge_separates_an_emergency_from_a_question():
     assert hot > cold
     with pytest.raises(ValueError, match="local"):
         LLMJudge.from_spec("openai:http://127.0.0.1:9/v1#m")
+
+
+def test_an_uncertain_refusal_never_silences_a_sure_emergency(triager):
+    text = "My husband took a whole box of his sleeping pills and I can't wake him"
+    sure_emergency = Thresholds(0.0, 0.0, 0.0, 1.1, refuse_no_judge=0.0)  # refusal: all band
+    d = Triager(weights=triager.weights, encoder=triager.encoder, rules=False,
+                thresholds=sure_emergency).decide(text)
+    assert d.level != "routine" and not d.refuse
+    unsure = Thresholds(0.0, 1.1, 0.0, 1.1, emergency_no_judge=0.0, refuse_no_judge=0.0)
+    d2 = Triager(weights=triager.weights, encoder=triager.encoder, rules=False, thresholds=unsure).decide(text)
+    assert d2.level != "routine" and d2.refuse

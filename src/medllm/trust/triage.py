@@ -6,8 +6,10 @@ Three stages, cheapest first:
 1. **Classifier** (always): logistic-regression heads over the message's all-MiniLM-L6-v2
    sentence embedding, trained by `medllm.trust.triage_train` and shipped as the small
    `triage_weights.npz` beside this module. It scores meaning, not phrasings.
-2. **Judge** (only in the uncertain band between two thresholds): a local instruct model asked a
-   few-shot yes/no question, scored by log-likelihood (`medllm.trust.triage_judge`).
+2. **Judge** (only in the emergency head's uncertain band, between two thresholds): a local
+   instruct model asked a few-shot yes/no question, scored by log-likelihood
+   (`medllm.trust.triage_judge`). Refusals in their band are left to the classifier's cut-off:
+   the packaged 1.5B judge's refusal answers were uninformative (benchmarks/safety.py).
 3. **Rules** (`medllm.trust.safety`'s high-precision patterns): overrides only; a rule that fires
    can raise a decision, never lower one.
 
@@ -207,7 +209,7 @@ class Triager:
 
     def __init__(self, weights: TriageWeights | None = None, thresholds: Thresholds | None = None,
                  judge: Judge | None = None, encoder: Encoder | None = None,
-                 rules: bool = True) -> None:
+                 rules: bool = True, judge_refusals: bool = False) -> None:
         from medllm.config import load_settings
 
         self.weights = weights or TriageWeights.load()
@@ -215,6 +217,7 @@ class Triager:
         self.judge = judge
         self.encoder = encoder or default_encoder()
         self.rules = rules
+        self.judge_refusals = judge_refusals
 
     def decide(self, text: str) -> TriageDecision:
         return self.decide_many([text])[0]
@@ -269,14 +272,16 @@ class Triager:
         else:
             emergency = p_em >= th.emergency_no_judge
 
-        # refusal: the same shape
+        # refusal: the classifier's cut-off decides the band (measured: the small judge's
+        # refusal answers sat near 0.5 whatever the message, so it is not asked); an uncertain
+        # refusal never silences a message that surely describes an emergency
         if p_harm >= th.refuse_high:
             refuse = True
         elif harm_rules:
             refuse, stage = True, "rule"
-        elif p_harm < th.refuse_low:
+        elif p_harm < th.refuse_low or p_em >= th.emergency_high or red_rules:
             refuse = False
-        elif self.judge is not None and (pj := self.judge.p_refuse(text)) is not None:
+        elif self.judge_refusals and self.judge is not None and (pj := self.judge.p_refuse(text)) is not None:
             detail["judge_refuse"] = round(pj, 3)
             refuse, stage = pj >= th.judge_yes, "judge"
         else:
