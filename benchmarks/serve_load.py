@@ -70,6 +70,9 @@ def main() -> None:
     ap.add_argument("--pipeline", default="medllm-direct")
     ap.add_argument("--client-timeout", type=float, default=300.0, help="seconds before a request counts as a hang")
     ap.add_argument("--max-clients", type=int, default=64, help="refuse levels above this many clients")
+    ap.add_argument("--triage-judge", default="off",
+                    help="the safety triage's judge model for the uncertain band (default off: the classifier and"
+                         " rules still run; the 1.5B judge would dominate the time on a small CPU)")
     a = ap.parse_args()
     levels = [int(x) for x in a.levels.split(",")]
     if max(levels) * a.queue_size > a.max_clients:
@@ -78,7 +81,8 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="medllm-load-"))
     env = {**os.environ, "MEDLLM_HOME": str(home),
            "MEDLLM_MODELS_DIR": os.environ.get("MEDLLM_MODELS_DIR", str(Path("~/.medllm/models").expanduser())),
-           "MEDLLM_KG_DIR": os.environ.get("MEDLLM_KG_DIR", str(Path("~/.medllm/kg").expanduser()))}
+           "MEDLLM_KG_DIR": os.environ.get("MEDLLM_KG_DIR", str(Path("~/.medllm/kg").expanduser())),
+           "MEDLLM_TRIAGE_JUDGE": a.triage_judge}
     medllm = [str(Path(sys.executable).with_name("medllm"))]
     key = subprocess.run([*medllm, "serve", "keys", "add", "load"], env=env, capture_output=True, text=True,
                          check=True).stdout.strip().splitlines()[-1]
@@ -110,7 +114,8 @@ def main() -> None:
                    json={"model": a.pipeline, "max_tokens": a.max_tokens, "messages": [{"role": "user", "content": qs[0]}]})
         rss0 = rss_mb(server.pid)
         print(f"model {a.model} · pipeline {a.pipeline} · queue size {a.queue_size} · {a.requests} requests per client"
-              f" · max_tokens {a.max_tokens} · server RSS at start {rss0:.0f} MB\n")
+              f" · max_tokens {a.max_tokens} · triage judge {a.triage_judge} · {os.cpu_count()} CPUs"
+              f" · server RSS at start {rss0:.0f} MB\n")
         print("| clients | x queue | requests | ok 200 | 429 | 5xx | hang | other | p50 s | p95 s | p99 s | ok/s | RSS after MB |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for level in levels:

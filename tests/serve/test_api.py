@@ -10,27 +10,35 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+def post(url: str, **kw) -> httpx.Response:
+    return httpx.post(url, timeout=180, **kw)  # a loaded CI machine is slow; a hang still fails
+
+
+def get(url: str, **kw) -> httpx.Response:
+    return httpx.get(url, timeout=180, **kw)
+
+
 NOTE = "Mr. John Smith (MRN 4482913) was seen on 03/14/2024 in Boston; call him at 617-555-0134."
 
 
 def test_ops_endpoints_need_no_key(served):
-    assert httpx.get(f"{served.url}/healthz").json()["status"] == "ok"
-    ready = httpx.get(f"{served.url}/readyz").json()
+    assert get(f"{served.url}/healthz").json()["status"] == "ok"
+    ready = get(f"{served.url}/readyz").json()
     assert ready["model"] == "llamacpp:qwen2.5-coder-0.5b-instruct" and ready["detail"]["retriever"] is True
-    httpx.get(f"{served.url}/v1/models")  # one counted request
-    metrics = httpx.get(f"{served.url}/metrics").text
+    get(f"{served.url}/v1/models")  # one counted request
+    metrics = get(f"{served.url}/metrics").text
     assert 'medllm_requests_total{route="/v1/models",status="401"}' in metrics
     assert "medllm_queue_pending" in metrics
 
 
 def test_keys_are_required_checked_and_revocable(served):
     url = f"{served.url}/v1/models"
-    assert httpx.get(url).status_code == 401
-    assert httpx.get(url, headers={"Authorization": "Bearer mk_000000000000_" + "x" * 43}).status_code == 401
+    assert get(url).status_code == 401
+    assert get(url, headers={"Authorization": "Bearer mk_000000000000_" + "x" * 43}).status_code == 401
     rec, key = served.keys.add("short-lived")
-    assert httpx.get(url, headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert get(url, headers={"Authorization": f"Bearer {key}"}).status_code == 200
     served.keys.revoke(rec.id)
-    assert httpx.get(url, headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    assert get(url, headers={"Authorization": f"Bearer {key}"}).status_code == 401
     raw = (served.home / "serve" / "keys.sqlite").read_bytes()
     assert key.split("_", 2)[2].encode() not in raw  # only the hash is stored
 
@@ -71,20 +79,20 @@ def test_medllms_own_openai_backend_talks_to_it(served, monkeypatch):
 
 
 def test_ask_returns_the_answer_record_with_cited_evidence(served, auth):
-    r = httpx.post(f"{served.url}/v1/ask", headers=auth, timeout=60,
+    r = post(f"{served.url}/v1/ask", headers=auth,
                    json={"question": "What is the first-line drug for type 2 diabetes?", "k": 2})
     assert r.status_code == 200, r.text
     a = r.json()
     assert a["text"] and a["strategy"] == "rag+kg-rag+direct"
     assert a["evidence"][0]["passage_id"] == "p0"
     assert set(a["metadata"]["cited"]) <= {e["index"] for e in a["evidence"]}
-    bad = httpx.post(f"{served.url}/v1/ask", headers=auth, json={"question": "x", "strategy": "agents"})
+    bad = post(f"{served.url}/v1/ask", headers=auth, json={"question": "x", "strategy": "agents"})
     assert bad.status_code == 422 and "not served here" in bad.text
 
 
 def test_ask_stream_sends_the_emergency_first(served, auth):
     q = "My father has crushing chest pain and is sweating. What should we do?"
-    with httpx.stream("POST", f"{served.url}/v1/ask/stream", headers=auth, json={"question": q}, timeout=60) as r:
+    with httpx.stream("POST", f"{served.url}/v1/ask/stream", headers=auth, json={"question": q}, timeout=180) as r:
         events = [(b.split("\n")[0][7:], json.loads(b.split("\n")[1][6:]))
                   for b in r.read().decode().split("\n\n") if b.startswith("event:")]
     kinds = [k for k, _ in events]
@@ -95,7 +103,7 @@ def test_ask_stream_sends_the_emergency_first(served, auth):
 
 def test_deid_masks_and_nothing_leaks_to_logs_or_audit(served, auth, caplog):
     caplog.set_level(logging.INFO, logger="medllm.serve")
-    r = httpx.post(f"{served.url}/v1/deid", headers=auth, json={"text": NOTE, "mode": "tag"}, timeout=60)
+    r = post(f"{served.url}/v1/deid", headers=auth, json={"text": NOTE, "mode": "tag"})
     assert r.status_code == 200, r.text
     d = r.json()
     assert "John Smith" not in d["text"] and "<NAME>" in d["text"] and d["counts"]["NAME"] >= 1
@@ -111,41 +119,41 @@ def test_deid_masks_and_nothing_leaks_to_logs_or_audit(served, auth, caplog):
 def test_one_audit_entry_per_request_with_the_key_id(served, auth):
     path = served.home / "audit.jsonl"
     before = len(path.read_text().splitlines())
-    httpx.get(f"{served.url}/v1/models", headers=auth)
-    httpx.post(f"{served.url}/v1/kb/search", headers=auth, json={"query": "scurvy vitamin", "k": 1})
-    httpx.post(f"{served.url}/v1/ask", headers=auth, json={"question": "What is warfarin?", "max_tokens": 8}, timeout=60)
+    get(f"{served.url}/v1/models", headers=auth)
+    post(f"{served.url}/v1/kb/search", headers=auth, json={"query": "scurvy vitamin", "k": 1})
+    post(f"{served.url}/v1/ask", headers=auth, json={"question": "What is warfarin?", "max_tokens": 8})
     new = [json.loads(x) for x in path.read_text().splitlines()[before:]]
     assert [(e["event"], e["client"]) for e in new] == [("request", served.key_id)] * 2 + [("answer", served.key_id)]
     assert new[1]["strategy"] == "/v1/kb/search" and new[1]["metrics"]["status"] == 200
 
 
 def test_native_records(served, auth):
-    hits = httpx.post(f"{served.url}/v1/kb/search", headers=auth, json={"query": "vitamin C", "k": 2}).json()
+    hits = post(f"{served.url}/v1/kb/search", headers=auth, json={"query": "vitamin C", "k": 2}).json()
     assert hits[0]["passage_id"] == "p2" and hits[0]["citation"]
-    t = httpx.post(f"{served.url}/v1/triage", headers=auth, json={"text": "She says her face is drooping on one side"}).json()
+    t = post(f"{served.url}/v1/triage", headers=auth, json={"text": "She says her face is drooping on one side"}).json()
     assert t["level"] == "emergency" and not t["refuse"] and any(f["kind"].startswith("red_flag:") for f in t["flags"])
-    dd = httpx.post(f"{served.url}/v1/ddx", headers=auth, timeout=60,
+    dd = post(f"{served.url}/v1/ddx", headers=auth,
                     json={"phenotypes": ["HP:0001945", "HP:0000988", "HP:0002829"], "k": 5}).json()
     assert len(dd["diagnoses"]) == 5 and dd["diagnoses"][0]["rank"] == 1 and dd["phenotype_names"][0] == "Fever"
-    runs = httpx.get(f"{served.url}/v1/eval/runs", headers=auth).json()
+    runs = get(f"{served.url}/v1/eval/runs", headers=auth).json()
     assert [r["run_id"] for r in runs] == [served.run_id] and runs[0]["n"] == 2
-    summ = httpx.get(f"{served.url}/v1/eval/runs/{served.run_id[:12]}", headers=auth).json()
+    summ = get(f"{served.url}/v1/eval/runs/{served.run_id[:12]}", headers=auth).json()
     assert summ["metrics"]["accuracy"]["n"] == 2
-    rep = httpx.get(f"{served.url}/v1/eval/runs/{served.run_id}/report", headers=auth)
+    rep = get(f"{served.url}/v1/eval/runs/{served.run_id}/report", headers=auth)
     assert rep.status_code == 200 and rep.text.lstrip().lower().startswith("<!doctype html")
-    assert httpx.get(f"{served.url}/v1/eval/runs/nope", headers=auth).status_code == 404
+    assert get(f"{served.url}/v1/eval/runs/nope", headers=auth).status_code == 404
 
 
 def test_limits_body_size_rate_and_queue(served, auth):
-    big = httpx.post(f"{served.url}/v1/deid", headers=auth, json={"text": "x" * 70_000})
+    big = post(f"{served.url}/v1/deid", headers=auth, json={"text": "x" * 70_000})
     assert big.status_code == 413
     _, key = served.keys.add("burst")
-    codes = [httpx.get(f"{served.url}/v1/models", headers={"Authorization": f"Bearer {key}"}) for _ in range(60)]
+    codes = [get(f"{served.url}/v1/models", headers={"Authorization": f"Bearer {key}"}) for _ in range(60)]
     limited = [r for r in codes if r.status_code == 429]
     assert limited and int(limited[0].headers["Retry-After"]) >= 1 and codes[0].status_code == 200
 
     def one(i: int) -> httpx.Response:
-        return httpx.post(f"{served.url}/v1/ask", headers=auth, timeout=60,
+        return post(f"{served.url}/v1/ask", headers=auth,
                           json={"question": f"Explain what insulin does, in detail ({i}).", "max_tokens": 48})
 
     with ThreadPoolExecutor(6) as pool:
@@ -154,3 +162,18 @@ def test_limits_body_size_rate_and_queue(served, auth):
     assert set(statuses) <= {200, 429} and statuses.count(200) >= 1
     assert statuses.count(429) >= 3  # queue 2 + 1 running: at most 3 admitted at once
     assert all(int(r.headers["Retry-After"]) >= 1 for r in rs if r.status_code == 429)
+
+
+def test_unhandled_errors_are_logged_by_type_only():
+    import sys
+
+    from medllm.serve.app import NoExceptionText
+
+    try:
+        raise ValueError("patient John Smith, MRN 4482913")
+    except ValueError:
+        rec = logging.LogRecord("uvicorn.error", logging.ERROR, __file__, 1, "Exception in ASGI application", (),
+                                sys.exc_info())
+    NoExceptionText().filter(rec)
+    text = logging.Formatter().format(rec)
+    assert "ValueError" in text and "John" not in text and "4482913" not in text

@@ -469,8 +469,8 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
 
     @app.post("/v1/ddx", response_model=DdxResult, tags=["medllm"])
     async def ddx(req: DdxRequest, key: ApiKey = Depends(require_key)) -> DdxResult:
-        """Differential diagnosis from HPO phenotypes (ids or names), or from a case text whose
-        present phenotypes are linked to HPO."""
+        """Rare-disease differential from HPO phenotypes (ids or names) and/or a case text whose
+        phenotypes are linked to HPO (negated ones count as excluded). `score` is the posterior."""
         g = session.graph
         if g is None:
             raise HTTPException(409, "this server runs without the knowledge graph (started with --no-kg)")
@@ -478,21 +478,20 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
             raise HTTPException(422, "give phenotypes (HPO ids or names) or a case text")
 
         def work() -> DdxResult:
-            terms = list(req.phenotypes or [])
+            items = [t for t in (req.phenotypes or []) if t.strip()]
             if req.text and req.text.strip():
-                terms += [s.concept_id for s in g.link(req.text)
-                          if s.concept_id and s.concept_id.startswith("HP:") and s.polarity == "present"]
-            ids = g.differential().resolve([t for t in terms if t.strip()]) if terms else []
-            ids = list(dict.fromkeys(ids))
-            if not ids:
-                return DdxResult(phenotypes=[], phenotype_names=[], diagnoses=[])
-            name = lambda cid: g.get(cid).name if cid in g else cid  # noqa: E731
+                items.append(req.text)  # linked; negated findings ("no fever") become excluded terms
+            dx = g.differential()
+            case = dx.case(items, strict=False)
+            name = lambda cid: g.get(cid).name if cid and cid in g else cid  # noqa: E731
             out = [DdxDiagnosis(disease_id=d.disease_id, name=d.name, score=d.score, rank=d.rank,
                                 matches=[DdxMatch(patient=m.patient, patient_name=name(m.patient),
                                                   disease_term=m.disease_term, disease_term_name=name(m.disease_term),
-                                                  ic=m.ic) for m in d.matches])
-                   for d in g.ddx(ids, k=req.k)]
-            return DdxResult(phenotypes=ids, phenotype_names=[name(i) for i in ids], diagnoses=out)
+                                                  ic=m.ic) for m in d.matches if m.disease_term])
+                   for d in dx.rank(case, k=req.k)]
+            return DdxResult(phenotypes=case.observed, phenotype_names=[name(i) for i in case.observed],
+                             excluded=case.excluded, excluded_names=[name(i) for i in case.excluded],
+                             diagnoses=out)
 
         return await run_tool(work)
 
@@ -580,6 +579,17 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
 
     app.mount("/static", StaticFiles(directory=str(web)), name="static")
     return app
+
+
+class NoExceptionText(logging.Filter):
+    """Keep an error's type, drop its message and traceback: a message may quote the request
+    (uvicorn logs unhandled errors with both)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[0] is not None:
+            record.msg, record.args = f"unhandled {record.exc_info[0].__name__} (text not logged)", ()
+            record.exc_info, record.exc_text = None, None
+        return True
 
 
 def _version() -> str:

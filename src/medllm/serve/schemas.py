@@ -134,8 +134,10 @@ class DdxDiagnosis(BaseModel):
 
 
 class DdxResult(BaseModel):
-    phenotypes: list[str]
+    phenotypes: list[str]  # observed HPO terms
     phenotype_names: list[str]
+    excluded: list[str] = Field(default_factory=list)  # HPO terms the patient does not have
+    excluded_names: list[str] = Field(default_factory=list)
     diagnoses: list[DdxDiagnosis]
 
 

@@ -206,12 +206,15 @@ $("#ddx-run").addEventListener("click", async () => {
     $("#ddx-terms").textContent = r.phenotypes.length
       ? "Phenotypes: " + r.phenotype_names.map((n, i) => `${n} (${r.phenotypes[i]})`).join(", ")
       : "No phenotype was recognised.";
+    if (r.excluded.length) {
+      $("#ddx-terms").textContent += ". Excluded: " + r.excluded_names.map((n, i) => `${n} (${r.excluded[i]})`).join(", ");
+    }
     $("#ddx-table").replaceChildren(
-      el("tr", {}, ...["#", "diagnosis", "score", "matched phenotypes"].map((h) => el("th", { textContent: h }))),
+      el("tr", {}, ...["#", "diagnosis", "posterior", "matched phenotypes"].map((h) => el("th", { textContent: h }))),
       ...r.diagnoses.map((d) => el("tr", {},
         el("td", { textContent: String(d.rank) }),
         el("td", { textContent: `${d.name} (${d.disease_id})` }),
-        el("td", { textContent: d.score.toFixed(2) }),
+        el("td", { textContent: d.score.toFixed(3) }),
         el("td", { textContent: d.matches.map((m) => m.patient === m.disease_term ? m.patient_name : `${m.patient_name} ~ ${m.disease_term_name}`).join(", ") }))));
     status("");
   } catch (e) { status(String(e.message || e), true); }
