@@ -69,9 +69,7 @@ def ddx(
 ) -> None:
     """Rank diseases for a patient's phenotypes (rare-disease phenotype match), each explained.
 
-    The score of the default method is a posterior probability over the ranked diseases, assuming
-    the diagnosis is one of them: the graph knows Mendelian and rare diseases by their HPO
-    annotations, not how common a disease is."""
+    Scores are posteriors among the graph's Mendelian diseases; it knows no prevalence."""
     import json as _json
 
     from medllm.knowledge.kg.ddx import Differential
@@ -116,6 +114,7 @@ def ddx(
     name = lambda t: g.concepts[t].name  # noqa: E731
     if as_json:
         rec = {"id": case_id, "method": method, "annotations": g.annotation_source,
+               "excluded_weighed": bool(case.excluded) and dx.fk.nnz > 0,
                "observed": case.observed, "excluded": case.excluded, "ignored": case.ignored,
                "diagnoses": [{**d.to_dict(), "log_lr": d.log_lr,
                               "evidence": [{"term": m.patient, "name": name(m.patient), "excluded": m.excluded,
@@ -126,6 +125,9 @@ def ddx(
     console.print("observed: " + "; ".join(f"{name(p)} ({p})" for p in case.observed), highlight=False, soft_wrap=True)
     if case.excluded:
         console.print("excluded: " + "; ".join(f"{name(p)} ({p})" for p in case.excluded), highlight=False, soft_wrap=True)
+    if case.excluded and dx.fk.nnz == 0:
+        console.print("[dim]excluded terms move nothing here: these annotations give no frequencies, so the absence "
+                      "of a feature cannot be weighed (load a phenotype.hpoa with --hpoa)[/]", highlight=False, soft_wrap=True)
     if case.ignored:
         console.print("set aside (not in this HPO release, or not a phenotypic abnormality): " + ", ".join(case.ignored),
                       highlight=False, soft_wrap=True)
