@@ -96,6 +96,11 @@ def _print_footer(answer) -> None:
     for f in answer.flags:
         if f.kind == "disclaimer" or f.message in answer.text:
             continue  # already shown in the answer itself
+        if f.kind.startswith(("red_flag:", "refusal:")):
+            # the advice and the refusal lead the answer already: name the flag and why only
+            why = f.message.rsplit("(Detected: ", 1)[1].rstrip(".)") if "(Detected: " in f.message else ""
+            console.print(f"[red]flag {f.kind}[/]" + (f": {why}" if why else ""), highlight=False)
+            continue
         colour = {"critical": "red", "warning": "yellow"}.get(f.severity, "dim")
         console.print(f"[{colour}]flag {f.kind}[/]: {f.message}", highlight=False)
     c = answer.cost
