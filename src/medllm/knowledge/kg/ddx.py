@@ -283,7 +283,7 @@ class Differential:
     # ---- the likelihood-ratio score
     def observed_lr(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(log LR of observing `term` in each disease, whether it matched below the root).
-        Unmatched entries hold 0; `lr_scores` puts log(noise) there."""
+        Unmatched entries hold 0 (the `obs_unmatched` feature counts them)."""
         cols = self.anc_match[self.tix[term]]
         if not len(cols):
             return np.zeros(len(self.diseases)), np.zeros(len(self.diseases), dtype=bool)
