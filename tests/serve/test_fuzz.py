@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-EXAMPLES = 4  # per operation and generation mode
+EXAMPLES = 3  # per operation and generation mode
 
 
 def test_no_server_errors(served):
