@@ -382,7 +382,7 @@ def main() -> None:
     for i, r in enumerate(rows):
         first.setdefault(r.disease, i)
     table("real cases, one case per disease (first in file order)", np.array(sorted(first.values())))
-    print("(Resnik baselines: expected rank under ties; 'lr' breaks no ties by chance.)")
+    print("(tied scores count in expectation in every row)")
 
     # calibration of the posterior on the held-out folds
     bins = np.linspace(0, 1, 11)
