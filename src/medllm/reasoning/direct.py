@@ -30,11 +30,12 @@ COMPLETION_STOPS = ("\n\n", "\nQuestion:")
 
 FREE_SYSTEM = (
     "You are a careful medical assistant for clinicians. Answer the question accurately and"
-    " concisely. Give the answer first, then a short rationale. Say when the evidence is"
-    " uncertain, and never invent facts, drugs, doses or references."
+    " concisely: the answer first, then a short rationale. If the evidence is uncertain, say so."
+    " Do not invent facts, drugs, doses or references."
 )
-CITE = (" Use the numbered documents where they help and cite each one you use as [n]. If the"
-        " documents do not answer the question, say so instead of guessing.")
+CITE = (" Use the numbered documents where they help and cite each one you use by its number in"
+        " square brackets, e.g. [1]. If the documents do not answer the question, say so instead of"
+        " guessing.")
 
 
 def free_messages(q: Question) -> list[Message]:
