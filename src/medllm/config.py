@@ -49,7 +49,10 @@ class Settings:
     # above `high` yes; in between the judge model decides ("off": no judge, the `*_no_judge`
     # cut-offs decide). Chosen for recall on out-of-fold scores by `python -m
     # medllm.trust.triage_train`; benchmarks/safety.py measures them on folds not tuned on.
-    triage_judge: str = "llamacpp:qwen2.5-coder-1.5b-instruct"
+    # The judge is off by default: measured there, the packaged 1.5B judge did not improve the
+    # band (recall 0.93 with it, 0.95 without; same false alarms) and costs ~12 s a message on
+    # 2 cores. Set e.g. "llamacpp:qwen2.5-coder-1.5b-instruct" to use it.
+    triage_judge: str = "off"
     triage_emergency_low: float = 0.104
     triage_emergency_high: float = 0.868
     triage_refuse_low: float = 0.255
