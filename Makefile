@@ -15,7 +15,7 @@ export MEDLLM_MODELS_DIR ?= $(HOME)/.medllm/models
 
 SAMPLE_QUESTION ?= A child has fever, a maculopapular rash and joint pain. Which diseases should be considered?
 
-.PHONY: install install-demo demo test test-slow clean
+.PHONY: install install-demo demo test test-slow deid-model clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -47,6 +47,12 @@ test: install
 
 test-slow: install
 	$(PY) -m pytest -q -m slow
+
+# The privacy gate's token model and shipped site lexicon, learned from the PhysioNet deid dev
+# notes (~3 min). Figures on folds not learned from: benchmarks/deid.py.
+DEID_GOLD ?= ../shared/data/deid/physionet_dev.jsonl
+deid-model: install
+	nice $(PY) -c 'import sys; from medllm.trust.privacy.learned import main; main(sys.argv[1:])' $(DEID_GOLD)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

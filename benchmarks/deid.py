@@ -12,13 +12,18 @@ chars/s is over the detection call alone, one process, one core; "worst s/10kB" 
 note scaled to 10 kB (notes under 1 kB counted as 1 kB: their time is the fixed cost of a call).
 
 Systems, on the same notes:
-- `medllm`: the shipped detector (generic word lists from PyPI packages; nothing learned here);
-- `medllm+site`: the same plus a site lexicon learned from the gold of the OTHER folds' patients
-  (k-fold by patient: each note is scored by a detector that never saw its patient);
-- `medllm+ner`: `medllm` plus spaCy's NER (en_core_web_sm) for persons and places;
+- `medllm`: the default detector (`PhiDetector()`, what `medllm deid` runs): the rules with a
+  site lexicon, then the learned token model (`privacy/learned.py`). Both are learned here
+  k-fold by patient from the OTHER folds' gold (threshold chosen inside those folds), so each
+  note is scored by a detector that never saw its patient. The package ships the same thing
+  learned on the whole dev file (`make deid-model`);
+- `medllm-rules`: the recognizers alone, generic word lists from PyPI packages (nothing learned);
+- `medllm+site`: the rules plus a site lexicon learned on the other folds (no token model);
+- `medllm+ner`: `medllm-rules` plus spaCy's NER (en_core_web_sm) for persons and places;
 - `presidio-default`: Presidio's default analyzer (spaCy en_core_web_sm), threshold 0.35;
 - `philter-lite`: UCSF Philter's rules (philter_delta config); slow, so run on a subset.
-With --train/--test, `medllm+site` learns on the whole train file and is scored on the test file.
+With --train/--test, `medllm` and `medllm+site` learn on the whole train file and are scored on the
+test file.
 """
 
 from __future__ import annotations
@@ -167,9 +172,21 @@ def run(notes: Sequence[GoldNote], predict: Predict, score: Score | None = None,
 # ------------------------------------------------------------------------------------ systems
 
 def medllm_predict(site=None) -> Predict:
+    """The rules alone (no token model): generic, or with `site`."""
     from medllm.trust.privacy import PhiDetector, SiteLexicon
 
-    det = PhiDetector(site=site if site is not None else SiteLexicon())  # generic: no site lexicon
+    det = PhiDetector(site=site if site is not None else SiteLexicon(), learned=False)
+    return lambda text: [(s.start, s.end) for s in det.analyze(text)]
+
+
+def learned_predict(train: Sequence[GoldNote]) -> Predict:
+    """The default detector with its site lexicon and token model learned on `train` only."""
+    from medllm.trust.privacy import PhiDetector, load_lexicon
+    from medllm.trust.privacy.learned import train_token_model
+
+    model, site = train_token_model(to_site_notes(train), load_lexicon())
+    print(f"    learned on {len(train)} notes: {model!r}", file=sys.stderr)
+    det = PhiDetector(site=site, model=model)
     return lambda text: [(s.start, s.end) for s in det.analyze(text)]
 
 
@@ -258,7 +275,7 @@ def main() -> None:
     ap.add_argument("--train", type=Path, help="learn the site lexicon here ...")
     ap.add_argument("--test", type=Path, help="... and score on these notes (other patients)")
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--systems", default="medllm,medllm+site,presidio-default,philter-lite")
+    ap.add_argument("--systems", default="medllm,medllm-rules,medllm+site,presidio-default,philter-lite")
     ap.add_argument("--philter-notes", type=int, default=300, help="notes for philter-lite (slow); 0 = all")
     ap.add_argument("--limit", type=int, default=0, help="first N notes only (0 = all)")
     ap.add_argument("--detail", default="", help="print frequent errors of this system")
@@ -267,7 +284,7 @@ def main() -> None:
 
     if args.test:
         if not args.train:
-            sys.exit("--test needs --train (the notes the site lexicon is learned from)")
+            sys.exit("--test needs --train (the notes the site lexicon and token model are learned from)")
         train, test = load_gold(args.train), load_gold(args.test)
         shared = {n.patient for n in train} & {n.patient for n in test}
         if shared:
@@ -285,10 +302,23 @@ def main() -> None:
 
     for name in systems:
         t0 = time.perf_counter()
-        if name == "medllm":
+        if name == "medllm-rules":
             pred = medllm_predict()
             pred(test[0].text)  # warm up
             results[name] = run(test, pred)
+        elif name == "medllm":
+            if args.test:
+                pred = learned_predict(train)
+                pred(test[0].text)
+                results[name] = run(test, pred)
+            else:
+                folds = folds_by_patient(test, args.folds)
+                score = Score()
+                for i, fold in enumerate(folds):
+                    pred = learned_predict([n for j, f in enumerate(folds) if j != i for n in f])
+                    pred(fold[0].text)
+                    run(fold, pred, score)
+                results[f"{name} ({args.folds}-fold)"] = score
         elif name == "medllm+site":
             if args.test:
                 site = learn_site_lexicon(to_site_notes(train))
@@ -306,7 +336,7 @@ def main() -> None:
         elif name == "medllm+ner":
             from medllm.trust.privacy import PhiDetector, SiteLexicon
 
-            det = PhiDetector(site=SiteLexicon(), ner=True)
+            det = PhiDetector(site=SiteLexicon(), ner=True, learned=False)
             pred = lambda text: [(s.start, s.end) for s in det.analyze(text)]  # noqa: E731
             pred(test[0].text)
             results[name] = run(test, pred)
@@ -318,13 +348,14 @@ def main() -> None:
             sub = test if not args.philter_notes else test[:: max(1, len(test) // args.philter_notes)][: args.philter_notes]
             label = name if len(sub) == len(test) else f"{name} ({len(sub)} notes)"
             results[label] = run(sub, philter_predict(), retime_slow=False)  # minutes a note
-            if len(sub) < len(test):  # medllm on the very same notes, for a fair row
-                results[f"medllm ({len(sub)} notes)"] = run(sub, medllm_predict())
+            if len(sub) < len(test):  # medllm's rules on the very same notes, for a fair row
+                results[f"medllm-rules ({len(sub)} notes)"] = run(sub, medllm_predict())
         else:
-            sys.exit(f"unknown system {name!r}; use medllm, medllm+site, medllm+ner, presidio-default, philter-lite")
+            sys.exit(f"unknown system {name!r}; use medllm, medllm-rules, medllm+site, medllm+ner, "
+                     "presidio-default, philter-lite")
         print(f"  {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     report(results, next((k for k in results if k.startswith(args.detail)), None) if args.detail else None)
-    main_key = next((k for k in results if k.startswith("medllm+site")), next(iter(results)))
+    main_key = next((k for k in results if k.startswith("medllm (") or k == "medllm"), next(iter(results)))
     s = results[main_key]
     names_r = s.label_recall(sorted(NAME_LABELS))[0]
     print(f"\ntargets for {main_key}: recall {s.recall:.3f} (>= 0.95), names {names_r:.3f} (>= 0.97), "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -48,7 +49,8 @@ def test_batch_resumes_after_a_kill_with_the_same_session(deidentifier, tmp_path
     assert (rep.skipped, rep.done, rep.failed) == (10, 20, [])
     assert sum(rep.counts.values()) >= 30 * 4 and rep.counts["NAME"] >= 60
     outs = [p.read_text() for p in sorted(out.glob("*.txt"))]
-    assert len(outs) == 30 and not any("Vasquez" in t or "David" in t for t in outs)
+    # whole words: a surrogate town may be "West Davidmouth"
+    assert len(outs) == 30 and not any(re.search(r"\b(?:Vasquez|David)\b", t) for t in outs)
     # the same surrogate for Vasquez before and after the kill
     fake = outs[0].split("Dr. ")[1].split()[0]
     assert all(f"Dr. {fake} " in t for t in outs)

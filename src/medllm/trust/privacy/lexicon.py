@@ -297,6 +297,22 @@ def default_site_lexicon() -> SiteLexicon | None:
     return SiteLexicon.load(path) if path.exists() else None
 
 
+SHIPPED_SITE_LEXICON = "physionet_site_lexicon.json"
+
+
+@lru_cache(maxsize=1)
+def shipped_site_lexicon() -> SiteLexicon:
+    """The site lexicon shipped in the package, learned by `make deid-model` from the PhysioNet
+    deid dev notes (CC0; their surrogate staff names and local places, and words frequent there
+    yet never PHI). It helps on notes of that hospital; another site should learn its own
+    (`medllm deid-learn`), which then replaces it."""
+    try:
+        d = json.loads(resources.files("medllm.trust.privacy").joinpath(SHIPPED_SITE_LEXICON).read_text("utf-8"))
+    except FileNotFoundError:
+        return SiteLexicon()
+    return SiteLexicon(frozenset(d["names"]), frozenset(d["places"]), frozenset(d["safe"]))
+
+
 @lru_cache(maxsize=1)
 def load_lexicon() -> Lexicon:
     """The generic lexicon (about 2 s on first use; cached for the process)."""

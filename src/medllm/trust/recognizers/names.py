@@ -44,6 +44,22 @@ _TITLECASE = re.compile(r"(?:Mc|Mac|O'|D'|De|Di|La|Le|Van)?[A-Z][a-z]+(?:-[A-Z][
 _APOSTROPHE_NAME = re.compile(r"[od]'[a-z]")
 _KIN_AFTER_GAP = re.compile(r" ?\(|, (?:his|her|pt's) ")
 _JOIN_GAP = re.compile(r"\.?[ \t]{1,2}|-")
+# A signature: after a sentence end or a line start, an optional initial and one or two words,
+# then a role, at the end of the line. Bounded quantifiers only (no backtracking blow-up).
+_SIGNATURE = re.compile(
+    r"(?:^|(?<=[.!?;]))[ \t]{0,4}(?P<who>(?:[A-Za-z]\.[ \t]?)?[A-Za-z][A-Za-z'-]{1,30}"
+    r"(?:[ \t][A-Za-z][A-Za-z'-]{1,30})?),?[ \t]{1,3}"
+    r"(?:RN|R\.N|RRT|MD|M\.D|NP|CNM|LPN|CRNA|PHD|LICSW)\.?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE)
+
+
+def _index_at(toks: list[tuple[int, int, str]], start: int) -> int | None:
+    import bisect
+
+    i = bisect.bisect_left([t[0] for t in toks], start)
+    return i if i < len(toks) and toks[i][0] == start else None
+
+
 _SCORES = {"site_name": 0.85, "unambiguous": 0.7, "capitalised": 0.6, "title": 0.9, "role": 0.8,
            "relative": 0.8, "propagated": 0.75, "joined": 0.7, "initial": 0.7}
 
@@ -135,6 +151,26 @@ class ClinicalNameRecognizer(EntityRecognizer):
                     and self._candidate(w, mixed_case) and (w in lex.common_names or not lex.is_common(w)):
                 rule.setdefault(i, "initial")
                 rule.setdefault(i - 1, "initial")
+        # a title and a lone capital: "mr I remained", "Dr. K" (not "MS:", mental status)
+        for i in range(1, n):
+            t = toks[i][2]
+            if len(t) == 1 and t.isupper() and low[i - 1] in ("mr", "mrs", "dr") \
+                    and _TITLE_GAP.fullmatch(gap(i - 1)) and (i + 1 >= n or gap(i)[:1] in (" ", ".", ",", "'")):
+                rule.setdefault(i, "title")
+        # a signature ending its line: "... this time. q. lander rrt", "Mary Hulse, R.N." (the
+        # words may be dictionary words there: "lander", "rich")
+        for m in _SIGNATURE.finditer(text, timeout=1.0):
+            for k, tm in enumerate(TOKEN.finditer(m.group("who"))):
+                w = tm.group().lower()
+                if len(w) > 1 and (w in STOPWORDS or w in _CUES or w in CLINICAL_WORDS or w in NOT_NAMES
+                                   or w in lex.medical_words or not (lex.is_name(w) or not lex.is_common(w))):
+                    break  # "Notify MD", "will page md": not signatures
+            else:
+                base = m.start("who")
+                for tm in TOKEN.finditer(m.group("who")):
+                    i = _index_at(toks, base + tm.start())
+                    if i is not None:
+                        rule.setdefault(i, "role")
         # context after: "Jacobson, RN", "Hank Przybylo (son)"
         for i in range(n - 1):
             if low[i + 1] == "family" and gap(i) == " " and self._candidate(low[i]) \
