@@ -104,7 +104,8 @@ def serve(
                           timeout_s=timeout, max_tokens=max_tokens, strategies=tuple(dict.fromkeys(strategy)))
         api = create_app(session, store, cfg)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-        logging.getLogger("uvicorn.error").addFilter(NoExceptionText())
+        for name in ("uvicorn.error", "asyncio"):
+            logging.getLogger(name).addFilter(NoExceptionText())
         err_console.print(f"medllm serving {session.model.info.spec} on http://{host}:{port} (web page at /, API at /v1, docs at /docs)")
         # uvicorn's access log would print query strings; ours logs route templates only
         uvicorn.run(api, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=5)

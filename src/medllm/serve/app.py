@@ -307,7 +307,11 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
             state["audited"] = session.audit is not None  # the pipeline wrote the entry
             return answer
 
-        return queue.submit(run), job
+        fut = queue.submit(run)
+        # a job whose request has gone still ends (Cancelled, or an error): collect its outcome so
+        # asyncio does not log it with a traceback
+        fut.add_done_callback(lambda f: f.cancelled() or f.exception())
+        return fut, job
 
     async def wait(fut: asyncio.Future[Answer], job: _Job) -> Answer:
         try:
