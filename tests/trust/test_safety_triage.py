@@ -38,7 +38,7 @@ def test_weights_are_small_and_complete():
 def test_emergencies_described_by_symptoms(triager, text):
     d = triager.decide(text)
     assert d.level in ("emergency", "urgent") and not d.refuse
-    assert d.advice and "may need care now" in d.reason or "possible" in d.reason
+    assert d.advice and d.reason and d.reason != "no emergency signs and nothing to refuse"
 
 
 @pytest.mark.parametrize("text,category", [

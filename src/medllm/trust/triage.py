@@ -310,7 +310,7 @@ class Triager:
         if emergency:
             # the nearest training emergency stays in `detail`: as a reason it would misname
             # too often to show a patient
-            why = f"possible {rule_reason}" if rule_reason else "symptoms that may need care now"
+            why = rule_reason or "symptoms that may need care now"
             detail["emergency_reason"] = why
             reasons.append(why)
             advice.append(EMERGENCY_ADVICE if level == "emergency" else URGENT_ADVICE_SAME_DAY)
