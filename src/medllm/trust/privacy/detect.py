@@ -186,13 +186,14 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
 
 def _merge(cands: list[tuple[int, int, str, float]], text: str = "") -> list[tuple[int, int, str, float]]:
     """Overlapping candidates become one span covering all of them (hiding more is safer), with
-    the label of the most confident (then longest) candidate. Name words one space apart
-    ("Joyce" + "Jacobson") become one name, so a surrogate replaces the whole name."""
+    the label of the most confident (then longest) candidate. Name (place) words one space
+    apart ("Joyce" + "Jacobson", "Laurel" + "Regional") become one span, so one surrogate
+    replaces the whole name."""
     out: list[tuple[int, int, str, float]] = []
     group: list[tuple[int, int, str, float]] = []
     end = -1
     for c in sorted(cands, key=lambda c: (c[0], -c[1])):
-        joined = (text and group and c[2] == "NAME" and group[0][2] == "NAME"
+        joined = (text and group and c[2] in ("NAME", "LOCATION") and group[0][2] == c[2]
                   and 0 < c[0] - end <= 2 and text[end:c[0]].strip(" .") == "")
         if group and (c[0] < end or joined):
             group.append(c)
