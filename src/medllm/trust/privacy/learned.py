@@ -18,6 +18,7 @@ Build the shipped weights: `make deid-model` (trains on an annotated JSON-lines 
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
 import zlib
@@ -130,8 +131,6 @@ class Featurizer:
         lab = ["O"] * n
         if rule:
             starts = [t[0] for t in toks]
-            import bisect
-
             for s, e, label in rule:
                 i = max(0, bisect.bisect_right(starts, s) - 1)
                 while i < n and toks[i][0] < e:

@@ -10,12 +10,16 @@ A word is a name when
   with a capital in the middle of a sentence ("Rich", "Przybylo"; not "Neuro": shorthand);
 - `title` / `role` / `relative` / `initial`: context makes a word a name when it is a list
   name or not a dictionary word ("dr small", "son bill", "Lally, RN", "Hank Przybylo (son)",
-  "D. Phyl"); notes in capitals get these rules and the lists ("MS:" is mental status).
+  "D. Phyl"); notes in capitals get these rules and the lists ("MS:" is mental status);
+- a signature: one or two name-like words with a role at the end of a line, after a sentence
+  end ("... this time. q. lander rrt", "Mary Hulse, R.N.").
 A word found once is a name everywhere in the note (unless it is also a dictionary word);
 initials and name-like words next to a name join it ("ROBERT V. DEGIORGIO", "Stord-Painter").
 """
 
 from __future__ import annotations
+
+import bisect
 
 import regex as re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
@@ -54,9 +58,7 @@ _SIGNATURE = re.compile(
 
 
 def _index_at(toks: list[tuple[int, int, str]], start: int) -> int | None:
-    import bisect
-
-    i = bisect.bisect_left([t[0] for t in toks], start)
+    i = bisect.bisect_left(toks, start, key=lambda t: t[0])
     return i if i < len(toks) and toks[i][0] == start else None
 
 
