@@ -15,7 +15,7 @@ export MEDLLM_MODELS_DIR ?= $(HOME)/.medllm/models
 
 SAMPLE_QUESTION ?= A child has fever, a maculopapular rash and joint pain. Which diseases should be considered?
 
-.PHONY: install install-demo demo test test-slow deid-model clean
+.PHONY: install install-demo demo test test-slow deid-model triage-weights clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -53,6 +53,11 @@ test-slow: install
 DEID_GOLD ?= ../shared/data/deid/physionet_dev.jsonl
 deid-model: install
 	nice $(PY) -c 'import sys; from medllm.trust.privacy.learned import main; main(sys.argv[1:])' $(DEID_GOLD)
+
+# The safety triage classifier's weights (src/medllm/trust/triage_weights.npz), from the safety
+# dev set plus benign questions from MedQuAD, MeQSum and K-QA. Figures: benchmarks/safety.py.
+triage-weights: install
+	nice $(PY) -m medllm.trust.triage_train --data ../shared/data
 
 clean:
 	rm -rf $(VENV) build *.egg-info
