@@ -65,3 +65,36 @@ def stop(proc) -> None:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+class FakeRemoteBackend:
+    """Stands in for an outside OpenAI-compatible service (cannot run here; a real server is
+    exercised in the leak benchmark): records everything it is sent and echoes the user message
+    after `prefix`, as a chatty model might."""
+
+    def __init__(self, prefix: str = "Summary: ", limit: int | None = None):
+        from medllm.models.base import ModelInfo
+
+        self.info = ModelInfo(spec="openai:fake", backend="openai", name="fake", context_window=4096,
+                              supports_chat=True)
+        self.prefix, self.limit = prefix, limit
+        self.received: list[str] = []
+
+    def chat(self, messages, params=None):
+        from medllm.models.base import Completion
+
+        self.received += [m["content"] for m in messages]
+        return Completion(text=self.prefix + messages[-1]["content"][: self.limit])
+
+    def complete(self, prompt, params=None):
+        from medllm.models.base import Completion
+
+        self.received.append(prompt)
+        return Completion(text=prompt)
+
+    def count_tokens(self, text):
+        self.received.append(text)  # a real server tokenizes what it is sent
+        return len(text.split())
+
+    def close(self):
+        pass

@@ -22,7 +22,7 @@ from medllm.trust.audit_log import AuditLog, GateRecord, record_answer
 from medllm.trust.grounding import attribute_citations
 from medllm.trust.privacy import GatedModel, PrivacyGate
 from medllm.trust.safety import apply_guardrails, check_output, decision_flags, is_refusal, urgent_preamble
-from medllm.trust.triage import Triager, default_triager
+from medllm.trust.triage import Triager, default_triager, judge_spec
 from medllm.types import Answer, Question
 
 
@@ -102,8 +102,7 @@ def ask(
     if triager is None:
         from medllm.config import load_settings
 
-        judge = load_settings().triage_judge
-        triager = default_triager(None if judge.strip().lower() == "off" else judge)
+        triager = default_triager(judge_spec(load_settings().triage_judge))
     decision = triager.decide(question)
     in_flags = decision_flags(decision)
     sent = gate.scrub(question)[0] if gate else question  # what the audit log may hash
@@ -140,6 +139,6 @@ def ask(
     triage = {k: getattr(decision, k) for k in ("level", "refuse", "category", "stage", "p_emergency", "p_harmful")}
     answer = answer.model_copy(update={"metadata": {**answer.metadata, "timings": timings, "triage": triage}})
     if audit is not None:
-        decision = gate.record(True, gate_reason) if gate else GateRecord(on=False, reason=gate_reason)
-        record_answer(audit, prompt=sent, answer=answer, gate=decision, client=client)
+        gate_record = gate.record(True, gate_reason) if gate else GateRecord(on=False, reason=gate_reason)
+        record_answer(audit, prompt=sent, answer=answer, gate=gate_record, client=client)
     return answer

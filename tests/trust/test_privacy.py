@@ -8,11 +8,11 @@ from datetime import date
 
 import pytest
 
-from medllm.models.base import Completion, GenParams, ModelInfo
 from medllm.trust.privacy import GatedModel, PhiSession, PrivacyGate, gate_required, parse_date
 from medllm.trust.privacy.synthetic_notes import generate_notes
 from medllm.trust.recognizers import PHI_LABELS
 from medllm.trust.vault import Vault
+from support import FakeRemoteBackend
 
 NOTE = (
     "Patient: John Smith    MRN: 4839201\n"
@@ -129,32 +129,6 @@ def test_gate_required():
         gate_required("openai:x", "maybe")
     with pytest.raises(ValueError, match="mode"):
         PrivacyGate(object(), mode="blur")  # type: ignore[arg-type]
-
-
-class FakeRemoteBackend:
-    """Stands in for an outside OpenAI-compatible service: records what it receives and echoes
-    the user message back (a real server is exercised in the leak benchmark)."""
-
-    info = ModelInfo(spec="openai:fake", backend="openai", name="fake", context_window=4096,
-                     supports_chat=True)
-
-    def __init__(self):
-        self.received: list[str] = []
-
-    def chat(self, messages, params=GenParams()):
-        self.received += [m["content"] for m in messages]
-        return Completion(text="Summary: " + messages[-1]["content"])
-
-    def complete(self, prompt, params=GenParams()):
-        self.received.append(prompt)
-        return Completion(text=prompt)
-
-    def count_tokens(self, text):
-        self.received.append(text)  # a real server tokenizes what it is sent
-        return len(text.split())
-
-    def close(self):
-        pass
 
 
 def test_gated_model_with_fake_remote_backend_sees_no_phi(deidentifier):

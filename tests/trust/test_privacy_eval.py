@@ -8,31 +8,10 @@ import json
 import pytest
 
 from medllm.eval.runner import EvalConfig, run_eval
-from medllm.models.base import Completion, GenParams, ModelInfo
+from support import FakeRemoteBackend
 
 QUESTION = ("Mr. John Vasquez, seen on 03/14/2023 at Calvert Hospital, has fever and dysuria. "
             "Which organism is most likely?")
-
-
-class FakeRemoteBackend:
-    """Stands in for an outside OpenAI-compatible service (cannot run here): echoes the prompt
-    it received after its answer, as a chatty model might."""
-
-    info = ModelInfo(spec="openai:fake", backend="openai", name="fake", context_window=4096,
-                     supports_chat=True)
-
-    def __init__(self):
-        self.received: list[str] = []
-
-    def chat(self, messages, params=GenParams()):
-        self.received += [m["content"] for m in messages]
-        return Completion(text="B. About " + messages[-1]["content"][:200])
-
-    def count_tokens(self, text):
-        return len(text.split())
-
-    def close(self):
-        pass
 
 
 @pytest.mark.parametrize("reidentify", [False, True])
@@ -42,7 +21,7 @@ def test_eval_predictions_hold_no_reidentified_remote_output(tmp_path, reidentif
         "question": QUESTION, "answer": "Escherichia coli", "answer_idx": "B", "meta_info": "x",
         "options": {"A": "Staphylococcus aureus", "B": "Escherichia coli", "C": "Candida albicans"},
     }) + "\n")
-    model = FakeRemoteBackend()
+    model = FakeRemoteBackend(prefix="B. About ", limit=200)
     cfg = EvalConfig(dataset=f"medqa:{data}", model="openai:fake", mode="generate")
     run_eval(cfg, model=model, out_dir=tmp_path / "run", reidentify=reidentify)
     sent = "\n".join(model.received)

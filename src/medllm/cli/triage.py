@@ -28,10 +28,9 @@ def triage_command(
               medllm triage messages.jsonl --out triaged/
     """
     from medllm.config import load_settings
+    from medllm.trust.triage import judge_spec
 
-    s = load_settings()
-    spec = judge or s.triage_judge
-    spec = None if spec.strip().lower() in ("off", "none", "") else spec
+    spec = judge_spec(judge or load_settings().triage_judge)
     path = Path(target)
     if target.endswith(".jsonl"):
         if not path.is_file():

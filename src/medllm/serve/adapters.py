@@ -42,25 +42,15 @@ def deidentify(deidentifier: Any, text: str, mode: str) -> DeidResult:
                       spans=[MaskedSpan(start=s.start, end=s.end, label=s.label) for s in res.spans])
 
 
-def _judge() -> str | None:
-    from medllm.config import load_settings
-
-    judge = str(getattr(load_settings(), "triage_judge", "off"))
-    return None if judge.strip().lower() == "off" else judge
-
-
 def triage(text: str) -> TriageResult:
     """The safety triage the ask pipeline runs (`medllm.trust.triage`: classifier, judge in the
-    uncertain band, rules as overrides); the rules alone where that module is absent."""
+    uncertain band, rules as overrides)."""
+    from medllm.config import load_settings
     from medllm.trust import safety
+    from medllm.trust.triage import judge_spec
+    from medllm.trust.triage import triage as run_triage
 
-    try:
-        from medllm.trust.triage import triage as run_triage
-    except ImportError:
-        flags = safety.check_input(text)
-        level = "emergency" if safety.has_red_flag(flags) else "routine"
-        return TriageResult(level=level, refuse=safety.is_refusal(flags), flags=flags, detail={"stage": "rule"})
-    d = run_triage(text, _judge())
+    d = run_triage(text, judge_spec(load_settings().triage_judge))
     detail = {k: getattr(d, k, None) for k in ("category", "stage", "p_emergency", "p_harmful", "at_risk")}
     return TriageResult(level=d.level, refuse=bool(d.refuse), flags=safety.decision_flags(d),
                         detail={k: v for k, v in detail.items() if _plain(v)})

@@ -331,6 +331,12 @@ def _with_seconds(d: TriageDecision, seconds: float) -> TriageDecision:
     return replace(d, seconds=round(seconds, 4))
 
 
+def judge_spec(setting: str | None) -> str | None:
+    """The judge model a `triage_judge` setting names, or None for 'off' (or empty)."""
+    spec = (setting or "").strip()
+    return None if spec.lower() in ("off", "none", "") else spec
+
+
 @lru_cache(maxsize=2)
 def default_triager(judge_spec: str | None = None) -> Triager:
     """The triager `ask` and the service use: settings' thresholds; the judge named by

@@ -91,30 +91,13 @@ class Featurizer:
         if hit is not None:
             return hit
         lex, site = self.lex, self.site
-        flags = []
-        if w in lex.first_names:
-            flags.append("f")
-        if w in lex.last_names:
-            flags.append("l")
-        if w in lex.common_names:
-            flags.append("n")
         common = lex.is_common(w)
-        if common:
-            flags.append("c")
-        if w in lex.medical_words:
-            flags.append("m")
-        if w in CLINICAL_WORDS:
-            flags.append("k")
-        if w in lex.places:
-            flags.append("p")
-        if w in STOPWORDS:
-            flags.append("s")
-        if w in site.names:
-            flags.append("N")
-        if w in site.places:
-            flags.append("P")
-        if w in site.safe:
-            flags.append("S")
+        # one letter per list that knows the word; the order is part of the hashed feature
+        known = (("f", w in lex.first_names), ("l", w in lex.last_names), ("n", w in lex.common_names),
+                 ("c", common), ("m", w in lex.medical_words), ("k", w in CLINICAL_WORDS),
+                 ("p", w in lex.places), ("s", w in STOPWORDS), ("N", w in site.names),
+                 ("P", w in site.places), ("S", w in site.safe))
+        flags = [letter for letter, hit in known if hit]
         if ("f" in flags or "l" in flags) and not common and w.isalpha() and len(w) > 3:
             if lex.near_common(w):
                 flags.append("t")  # one typo from a word
