@@ -161,6 +161,12 @@ class Session:
 
         return GatedModel(self.model, gate or self.new_gate())
 
+    def triager(self) -> Any:
+        """The safety triager of this session's settings (built once per judge, then shared)."""
+        from medllm.trust.triage import default_triager, judge_spec
+
+        return default_triager(judge_spec(self.settings.triage_judge))
+
     # ---------------------------------------------------------------- using it
 
     def context(self, mode: Mode = "generate", *, params: GenParams | None = None,
@@ -180,4 +186,4 @@ class Session:
         return ask(question, self.model, retriever=self.retriever, graph=self.graph, options=options,
                    strategy=strategy or self.strategy, params=params or self.params,
                    gate=self.new_gate(), gate_reason=self.gate_reason, audit=self.audit,
-                   on_token=on_token, client=client, k=k)
+                   on_token=on_token, client=client, k=k, triager=self.triager())

@@ -42,23 +42,23 @@ def deidentify(deidentifier: Any, text: str, mode: str) -> DeidResult:
                       spans=[MaskedSpan(start=s.start, end=s.end, label=s.label) for s in res.spans])
 
 
-def triage(text: str) -> TriageResult:
-    """The safety triage the ask pipeline runs (`medllm.trust.triage`: classifier, judge in the
-    uncertain band, rules as overrides)."""
-    from medllm.config import load_settings
+def triage(triager: Any, text: str) -> TriageResult:
+    """The safety triage the ask pipeline runs (`medllm.trust.triage.Triager`: classifier, judge
+    in the uncertain band, rules as overrides)."""
     from medllm.trust import safety
-    from medllm.trust.triage import judge_spec
-    from medllm.trust.triage import triage as run_triage
 
-    d = run_triage(text, judge_spec(load_settings().triage_judge))
+    text = text.strip()
+    if not text:
+        raise ValueError("the message is empty; give the text to triage")
+    d = triager.decide(text)
     detail = {k: getattr(d, k, None) for k in ("category", "stage", "p_emergency", "p_harmful", "at_risk")}
     return TriageResult(level=d.level, refuse=bool(d.refuse), flags=safety.decision_flags(d),
                         detail={k: v for k, v in detail.items() if _plain(v)})
 
 
-def input_flags(text: str) -> list[Flag]:
+def input_flags(triager: Any, text: str) -> list[Flag]:
     """The safety flags of a question, as the ask pipeline computes them."""
-    return triage(text).flags
+    return triage(triager, text).flags
 
 
 def _plain(v: Any) -> bool:

@@ -441,7 +441,7 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
     async def ask_stream(req: AskRequest, request: Request, key: ApiKey = Depends(require_key)) -> StreamingResponse:
         """The ask pipeline as server-sent events: `flags` (safety flags of the question, first),
         `token` (text as it is written), then `answer` (the full `Answer`) or `error`."""
-        flags = await run_tool(adapters.input_flags, req.question)
+        flags = await run_tool(lambda: adapters.input_flags(session.triager(), req.question))
 
         def render(kind: str, data: Any) -> str | None:
             if kind == "start":
@@ -469,7 +469,7 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
     @app.post("/v1/triage", response_model=adapters.TriageResult, tags=["medllm"])
     async def triage(req: TriageRequest, key: ApiKey = Depends(require_key)) -> adapters.TriageResult:
         """How urgent a message is (emergency / refuse / routine) and the flags behind it."""
-        return await run_tool(adapters.triage, req.text)
+        return await run_tool(lambda: adapters.triage(session.triager(), req.text))
 
     @app.post("/v1/ddx", response_model=DdxResult, tags=["medllm"])
     async def ddx(req: DdxRequest, key: ApiKey = Depends(require_key)) -> DdxResult:
