@@ -129,13 +129,32 @@ class Guard:
             await self.app(scope, receive, send)
             return
         t0 = time.perf_counter()
-        status = {"code": 500, "started": False}
+        status = {"code": 500, "started": False, "recorded": False}
         state = scope.setdefault("state", {})
         state["audited"] = False
+
+        async def record() -> None:
+            # Log and audit before the last byte goes out: no reply leaves without its record.
+            if status["recorded"]:
+                return
+            status["recorded"] = True
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            code = status["code"]
+            self.metrics.requests.labels(route, str(code)).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - t0)
+            key = state.get("key_id") or "-"
+            log.info("%s %s %s %.0fms key=%s", scope.get("method"), route, code,
+                     1000 * (time.perf_counter() - t0), key)
+            if route.startswith("/v1/") and not state.get("audited"):
+                entry = AuditEntry(event="request", strategy=route[:200], client=state.get("key_id"),
+                                   metrics={"status": code})
+                await asyncio.to_thread(self.audit, entry)
 
         async def send_(msg: dict) -> None:
             if msg["type"] == "http.response.start":
                 status["code"], status["started"] = msg["status"], True
+            elif msg["type"] == "http.response.body" and not msg.get("more_body"):
+                await record()
             await send(msg)
 
         got = 0
@@ -158,17 +177,7 @@ class Guard:
             if not status["started"]:
                 await self._reply(send_, 413, f"request body over {self.limit} bytes")
         finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            code = status["code"]
-            self.metrics.requests.labels(route, str(code)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - t0)
-            key = state.get("key_id") or "-"
-            log.info("%s %s %s %.0fms key=%s", scope.get("method"), route, code,
-                     1000 * (time.perf_counter() - t0), key)
-            if route.startswith("/v1/") and not state.get("audited"):
-                entry = AuditEntry(event="request", strategy=route[:200], client=state.get("key_id"),
-                                   metrics={"status": code})
-                await asyncio.to_thread(self.audit, entry)
+            await record()
 
     @staticmethod
     async def _reply(send: Callable, code: int, detail: str) -> None:
