@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-TaskKind = Literal["mcq", "yesno", "nli", "open", "fake"]
+TaskKind = Literal["mcq", "yesno", "nli", "open", "fake", "ner", "assertion"]
 """mcq: pick one option; yesno: yes/no/maybe; nli: supports/refutes/neutral;
-open: free text; fake: a nonsense question the model should decline (Med-HALT)."""
+open: free text; fake: a nonsense question the model should decline (Med-HALT);
+ner: tag a sentence's tokens (IOB); assertion: is a target mention negated, historical, ... (NegEx)."""
 
 
 class Choice(BaseModel):
@@ -94,6 +95,12 @@ class Span(BaseModel):
     concept_id: str | None = None
     polarity: Literal["present", "negated"] = "present"
     score: float | None = None
+    # clinical extraction (medllm.tasks.ie): the concept's name, ConText assertion, where it sits
+    concept: str | None = None
+    assertion: Literal["present", "negated", "possible"] | None = None
+    temporality: Literal["recent", "historical", "hypothetical"] | None = None
+    experiencer: Literal["patient", "other"] | None = None
+    section: str | None = None
 
 
 class Flag(BaseModel):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import csv
 import json
+import re
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -471,6 +472,94 @@ def _generic(ds: DatasetSpec) -> Iterator[Item]:
     return _records(ds, make)
 
 
+def _conll(ds: DatasetSpec) -> Iterator[Item]:
+    """IOB token files as they are: one `token<TAB>tag` line per token, a blank line between
+    sentences (BC5CDR-IOB, NCBI-disease-IOB). Items are task "ner": `question` the tokens joined
+    by spaces, metadata tokens and gold tags; ids are the sentence numbers from 1."""
+    tokens: list[str] = []
+    tags: list[str] = []
+    n = 0
+    first = 0
+
+    def item() -> Item:
+        where = f"line {first}"
+        bad = next((t for t in tags if t != "O" and not (t[:2] in ("B-", "I-") and len(t) > 2)), None)
+        if bad is not None:
+            return where, DatasetError(ds.path, where, "tag", f"{bad!r} is not an IOB tag (O, B-Type, I-Type)")
+        return where, Question(id=str(n), question=" ".join(tokens), gold=" ".join(tags), task="ner",
+                               metadata={"tokens": list(tokens), "tags": list(tags)})
+
+    with ds.path.open(encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            line = line.rstrip("\n").rstrip("\r")
+            if not line.strip():
+                if tokens:
+                    n += 1
+                    yield item()
+                    tokens, tags = [], []
+                continue
+            parts = line.split("\t")
+            if len(parts) < 2 or not parts[0]:
+                n += 1  # the sentence keeps its number, so later ids do not shift
+                yield f"line {i}", DatasetError(ds.path, f"line {i}", None,
+                                                "expected `token<TAB>tag` (an IOB token file)")
+                while line.strip():  # skip the rest of that sentence
+                    line = next(f, "")
+                tokens, tags = [], []
+                continue
+            if not tokens:
+                first = i
+            tokens.append(parts[0])
+            tags.append(parts[-1].strip())
+    if tokens:
+        n += 1
+        yield item()
+
+
+_NEGEX_LABELS = {"negation_status": ("Affirmed", "Negated"),
+                 "temporality": ("Recent", "Historical", "Not particular"),
+                 "experiencer": ("Patient", "Family member", "Other")}
+
+
+def _negex(ds: DatasetSpec) -> Iterator[Item]:
+    """NegEx/ConText annotations as JSON lines: {id, condition, sentence, negation_status,
+    temporality, experiencer}. Items are task "assertion": `question` the sentence, gold the
+    negation status, metadata the target's character span (where the condition is written in
+    upper case), temporality and experiencer."""
+
+    def make(where: str, rec: dict[str, Any]) -> Question:
+        sentence = str(_need(ds, where, rec, "sentence"))
+        condition = str(_need(ds, where, rec, "condition"))
+        for key, allowed in _NEGEX_LABELS.items():
+            if _need(ds, where, rec, key) not in allowed:
+                raise DatasetError(ds.path, where, key, f"{rec[key]!r} is not one of {', '.join(allowed)}")
+        span = find_mention(sentence, condition)
+        if span is None:
+            raise DatasetError(ds.path, where, "condition", f"{condition!r} does not occur in the sentence")
+        return Question(id=str(rec.get("id", where)), question=sentence, gold=rec["negation_status"],
+                        task="assertion",
+                        metadata={"condition": condition, "start": span[0], "end": span[1],
+                                  "temporality": rec["temporality"], "experiencer": rec["experiencer"]})
+
+    return _records(ds, make)
+
+
+def find_mention(sentence: str, condition: str) -> tuple[int, int] | None:
+    """Where `condition` occurs in `sentence` (spaces flexible, case-insensitive), preferring an
+    occurrence written in upper case (the NegEx kit upper-cases its target)."""
+    words = re.findall(r"\S+", condition)
+    # the whole condition, else its longest run of words that does occur (the kit's sentence
+    # splitter cut a few conditions across two sentences)
+    for n in range(len(words), 0, -1):
+        for i in range(len(words) - n + 1):
+            pat = re.compile(r"\s+".join(re.escape(w) for w in words[i:i + n]), re.I)
+            found = [(m.start(), m.end()) for m in pat.finditer(sentence)]
+            upper = [(a, b) for a, b in found if sentence[a:b] == sentence[a:b].upper()]
+            if found:
+                return (upper or found)[0]
+    return None
+
+
 LOADERS: dict[str, Callable[[DatasetSpec], Iterator[Item]]] = {
     "medqa": _medqa,
     "medmcqa": _medmcqa,
@@ -480,4 +569,6 @@ LOADERS: dict[str, Callable[[DatasetSpec], Iterator[Item]]] = {
     "healthver": _healthver,
     "medhalt": _medhalt,
     "jsonl": _generic,
+    "conll": _conll,
+    "negex": _negex,
 }

@@ -197,3 +197,28 @@ def softmax(scores: Sequence[float]) -> list[float]:
     x = np.asarray(scores, dtype=float)
     e = np.exp(x - x.max())
     return (e / e.sum()).tolist()
+
+
+def f1_counts(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """(precision, recall, F1) from counts; 0 where undefined (nothing predicted or no gold)."""
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def bootstrap_f1_ci(
+    tp: Sequence[int], fp: Sequence[int], fn: Sequence[int], *, n_boot: int = 2000,
+    confidence: float = 0.95, seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of micro F1 (2TP / (2TP + FP + FN)), resampling items
+    (sentences) with their per-item counts, so items with several entities stay whole."""
+    t, p, n = (np.asarray(x, dtype=float) for x in (tp, fp, fn))
+    if t.size == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, t.size, size=(n_boot, t.size))
+    st, sp, sn = t[idx].sum(1), p[idx].sum(1), n[idx].sum(1)
+    den = 2 * st + sp + sn
+    f1 = np.divide(2 * st, den, out=np.zeros_like(den), where=den > 0)
+    a = (1 - confidence) / 2
+    return (float(np.quantile(f1, a)), float(np.quantile(f1, 1 - a)))

@@ -23,6 +23,7 @@ import medllm
 from medllm.config import Settings, load_settings
 from medllm.eval import metrics as M
 from medllm.eval.datasets import LoadedDataset, load_dataset
+from medllm.eval.tasks import ITEM_TASKS
 from medllm.eval.store import (
     PREDICTIONS,
     RUN_CONFIG,
@@ -245,6 +246,8 @@ def run_eval(
         )
     ds = dataset or load_dataset(config.dataset, skip_invalid=config.skip_invalid)
     questions = ds.questions[: config.limit] if config.limit else list(ds.questions)
+    # kinds scored without a strategy (ner, assertion) bring their own predictor and metrics
+    item_task = ITEM_TASKS.get(questions[0].task) if questions else None
     ids = {q.id for q in questions}
     shots = pick_shots(config, ids)
 
@@ -278,7 +281,15 @@ def run_eval(
     try:
         if progress:
             progress(len(done), len(questions))
-        if pending:
+        if pending and item_task is not None:
+            predictor = item_task.load(config.model)
+            for start in range(0, len(pending), 64):
+                for rec in item_task.predict(predictor, pending[start:start + 64]):
+                    log.append(rec)
+                    done[rec["id"]] = rec
+                if progress:
+                    progress(len(done), len(questions))
+        elif pending:
             # One composition root: the model (a given one, or the config's), the privacy gate
             # (remote backends only ever see de-identified text, and so does their cache, inside),
             # and what the strategy needs besides the model: an index (rag), the graph (kg-rag).
@@ -336,7 +347,8 @@ def run_eval(
         "prompt_tokens": sum(int(r.get("prompt_tokens") or 0) for r in records),
         "completion_tokens": sum(int(r.get("completion_tokens") or 0) for r in records),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "metrics": summarize(records, seed=config.seed, mode=config.mode),
+        "metrics": item_task.summarize(records, seed=config.seed) if item_task is not None
+        else summarize(records, seed=config.seed, mode=config.mode),
     }
     atomic_write_json(out_dir / SUMMARY, summary)
     store.finish(run_id, summary)
