@@ -15,7 +15,7 @@ export MEDLLM_MODELS_DIR ?= $(HOME)/.medllm/models
 
 SAMPLE_QUESTION ?= A child has fever, a maculopapular rash and joint pain. Which diseases should be considered?
 
-.PHONY: install install-demo demo test test-slow deid-model triage-weights clean
+.PHONY: install install-demo demo test test-slow deid-model triage-weights ner-model clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -58,6 +58,12 @@ deid-model: install
 # dev set plus benign questions from MedQuAD, MeQSum and K-QA. Figures: benchmarks/safety.py.
 triage-weights: install
 	nice $(PY) -m medllm.trust.triage_train --data ../shared/data
+
+# The disease/chemical NER model (src/medllm/tasks/ie/ner_model/, ~22 MB fp16 over the packaged
+# MiniLM): fine-tuned on the BC5CDR + NCBI-disease train splits, epoch chosen on devel fold A
+# (~45 min on one core). Figures on fold B against the alternatives: benchmarks/ner.py.
+ner-model: install
+	nice $(PY) -m medllm.tasks.ie.ner_train --data ../shared/data --epochs 3 --batch-size 32 --lr 1.5e-4 --seed 13
 
 clean:
 	rm -rf $(VENV) build *.egg-info
