@@ -64,3 +64,8 @@ def spans_to_iob(tokens: list[str], spans: list[Span]) -> list[str]:
         for i in idx[1:]:
             tags[i] = f"I-{s.label}"
     return tags
+
+
+def load_tagger(graph: KnowledgeGraph | None = None) -> DictionaryTagger:
+    """The dictionary tagger over `graph` (default: the cached default knowledge graph)."""
+    return DictionaryTagger(graph)

@@ -89,10 +89,13 @@ def extract(text: str, tagger: Tagger | None = None, *, context: ConText | None 
         raise ValueError("extract() takes the note's text as a string")
     tagger = tagger or load_tagger("default", graph)
     graph = graph or getattr(tagger, "graph", None)
-    spans = sorted(tagger.tag(text), key=lambda s: (s.start, s.end))
+    sections = split_sections(text)
+    headings = [(s.start, s.body_start) for s in sections if s.heading]
+    # a heading names a section ("FAMILY HISTORY:"), it is not a finding
+    spans = sorted((s for s in tagger.tag(text) if not any(a <= s.start < b for a, b in headings)),
+                   key=lambda s: (s.start, s.end))
     if graph is not None:
         spans = [s if s.concept_id else link_span(s, graph) for s in spans]
-    sections = split_sections(text)
     asserted = assert_mentions(text, [(s.start, s.end) for s in spans], context, sections)
     out = []
     for s, (a, sec) in zip(spans, asserted, strict=True):

@@ -61,7 +61,7 @@ SECTION_NAMES: dict[str, tuple[str, ...]] = {
 
 # what a section says about every mention in it (added to the sentence's own ConText result)
 SECTION_DEFAULTS: dict[str, Assertion] = {
-    "family_history": Assertion(other_experiencer=True),
+    "family_history": Assertion(other_experiencer=True, historical=True),
     "past_history": Assertion(historical=True),
     "social_history": Assertion(historical=True),
     "allergies": Assertion(historical=True),

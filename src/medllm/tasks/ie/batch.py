@@ -1,0 +1,184 @@
+"""Extract from many notes: .txt files (one note each) and .jsonl files (one note a line, with
+an id and a text field), folders of them; one JSON line per note out, under the same relative
+path (`notes/a.txt` -> `OUT/notes/a.txt.jsonl`).
+
+Resumable: each output is written to `NAME.part` note by note (flushed) and renamed when its
+input is done, so a run killed half-way keeps the finished notes and redoes only the rest (a
+torn last line is dropped). A note or file that fails is reported by name and id (never its
+text) and the others go on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medllm.tasks.ie.coding import CodeSuggestion, ICDCoder
+from medllm.tasks.ie.pipeline import Tagger, extract
+from medllm.types import Span
+
+SUFFIXES = (".txt", ".jsonl")
+
+
+@dataclass
+class NoteResult:
+    """One note's extraction, as one JSON line."""
+
+    id: str
+    source: str
+    chars: int
+    spans: list[Span]
+    codes: list[CodeSuggestion] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "source": self.source, "chars": self.chars,
+            "spans": [span_json(s) for s in self.spans],
+            "codes": [{"code": c.code, "title": c.title, "score": round(c.score, 3), "historical": c.historical,
+                       "evidence": [{"start": s.start, "end": s.end, "text": s.text, "assertion": s.assertion,
+                                     "temporality": s.temporality, "section": s.section} for s in c.evidence]}
+                      for c in self.codes],
+        }
+
+
+def span_json(s: Span) -> dict[str, Any]:
+    return {"start": s.start, "end": s.end, "text": s.text, "type": s.label, "concept_id": s.concept_id,
+            "concept": s.concept, "score": None if s.score is None else round(s.score, 3),
+            "assertion": s.assertion, "temporality": s.temporality, "experiencer": s.experiencer,
+            "section": s.section}
+
+
+@dataclass
+class BatchReport:
+    notes: int = 0  # notes extracted in this run
+    resumed: int = 0  # notes found done by an earlier run
+    skipped_files: int = 0  # files finished by an earlier run
+    spans: int = 0
+    chars: int = 0
+    seconds: float = 0.0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (file or file#id, why)
+    outputs: list[Path] = field(default_factory=list)
+
+    @property
+    def chars_per_s(self) -> float:
+        return self.chars / self.seconds if self.seconds else 0.0
+
+
+def collect_inputs(paths: Sequence[Path]) -> list[tuple[Path, Path]]:
+    """(input file, output path relative to the output folder) for every .txt/.jsonl given."""
+    out: list[tuple[Path, Path]] = []
+    for p in paths:
+        if not p.exists():
+            raise ValueError(f"{p} does not exist; give .txt/.jsonl files or folders holding them")
+        if p.is_dir():
+            for f in sorted(x for x in p.rglob("*") if x.is_file() and x.suffix in SUFFIXES):
+                rel = f.relative_to(p)
+                out.append((f, rel.with_name(rel.name + ".jsonl") if f.suffix == ".txt" else rel))
+        elif p.suffix in SUFFIXES:
+            out.append((p, Path(p.name + ".jsonl") if p.suffix == ".txt" else Path(p.name)))
+        else:
+            raise ValueError(f"{p}: only .txt files (one note) and .jsonl files (one note a line) are supported")
+    if not out:
+        raise ValueError("no .txt or .jsonl files found in the given paths")
+    return out
+
+
+def read_notes(path: Path, id_field: str = "id", text_field: str = "text") -> Iterator[tuple[str, str | None, str]]:
+    """(note id, text or None, problem) per note of a .txt or .jsonl file; a bad line yields
+    its problem instead of failing the file."""
+    if path.suffix == ".txt":
+        yield path.stem, path.read_text(encoding="utf-8", errors="replace"), ""
+        return
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield f"line{i}", None, f"line {i}: not valid JSON ({e.msg})"
+                continue
+            if not isinstance(rec, dict) or not isinstance(rec.get(text_field), str):
+                yield f"line{i}", None, f"line {i}: no string field {text_field!r} (set --text-field)"
+                continue
+            yield str(rec.get(id_field, f"line{i}")), rec[text_field], ""
+
+
+def _done_ids(part: Path) -> set[str]:
+    """Ids of the complete lines of a partial output; a torn last line is cut off."""
+    if not part.exists():
+        return set()
+    data = part.read_bytes()
+    keep = data[: data.rfind(b"\n") + 1]
+    if len(keep) != len(data):
+        with part.open("r+b") as f:
+            f.truncate(len(keep))
+    ids = set()
+    for line in keep.decode("utf-8", errors="replace").splitlines():
+        try:
+            ids.add(str(json.loads(line)["id"]))
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    return ids
+
+
+def extract_files(inputs: Sequence[tuple[Path, Path]], out_dir: Path, tagger: Tagger, *,
+                  coder: ICDCoder | None = None, k: int = 5, id_field: str = "id", text_field: str = "text",
+                  force: bool = False, progress: Callable[[int], None] | None = None,
+                  on_note: Callable[[NoteResult], None] | None = None) -> BatchReport:
+    """Extract every note of `inputs` into `out_dir`; `progress(n)` after each file,
+    `on_note(result)` after each note (for a table)."""
+    rep = BatchReport()
+    graph = getattr(tagger, "graph", None) or (coder.graph if coder else None)
+    for src, rel in inputs:
+        dst = out_dir / rel
+        part = dst.with_name(dst.name + ".part")
+        if dst.exists() and not part.exists() and not force:
+            rep.skipped_files += 1
+            rep.outputs.append(dst)
+            if progress:
+                progress(1)
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if force:
+            part.unlink(missing_ok=True)
+        done = _done_ids(part)
+        rep.resumed += len(done)
+        try:
+            with part.open("a", encoding="utf-8") as f:
+                for nid, text, problem in read_notes(src, id_field, text_field):
+                    if text is None:
+                        rep.failed.append((f"{src}", problem))
+                        continue
+                    if nid in done:
+                        continue
+                    t = time.perf_counter()
+                    try:
+                        spans = extract(text, tagger, graph=graph)
+                        codes = coder.suggest(spans, k) if coder else []
+                    except Exception as e:  # noqa: BLE001 - one bad note must not sink the batch
+                        rep.failed.append((f"{src}#{nid}", f"{type(e).__name__}"))
+                        continue
+                    rep.seconds += time.perf_counter() - t
+                    res = NoteResult(nid, str(src), len(text), spans, codes)
+                    f.write(json.dumps(res.to_json(), ensure_ascii=False) + "\n")
+                    f.flush()
+                    done.add(nid)
+                    rep.notes += 1
+                    rep.spans += len(spans)
+                    rep.chars += len(text)
+                    if on_note:
+                        on_note(res)
+                os.fsync(f.fileno())
+            os.replace(part, dst)
+            rep.outputs.append(dst)
+        except OSError as e:
+            rep.failed.append((str(src), f"cannot read or write: {e.strerror or type(e).__name__}"))
+        if progress:
+            progress(1)
+    return rep
