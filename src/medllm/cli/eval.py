@@ -61,8 +61,9 @@ def _metrics_table(summary: dict[str, Any], title: str) -> Table:
     t.add_column("metric")
     t.add_column("value (95% CI)", justify="right")
     t.add_row("n", str(summary["n"]))
-    t.add_row("accuracy (Wilson)", _pct(m.get("accuracy")))
-    t.add_row("accuracy (bootstrap)", _pct(m.get("accuracy"), "bootstrap"))
+    if "accuracy" in m:  # ner runs have entity F1 instead
+        t.add_row("accuracy (Wilson)", _pct(m.get("accuracy")))
+        t.add_row("accuracy (bootstrap)", _pct(m.get("accuracy"), "bootstrap"))
     for key, label in (("acc_norm", "acc_norm (lm-eval)"), ("parse_failure_rate", "parse failures")):
         if key in m:
             t.add_row(label, _pct(m[key]))
@@ -72,6 +73,18 @@ def _metrics_table(summary: dict[str, Any], title: str) -> Table:
             t.add_row(label, _num(m[key]))
     if "acc_at_80_coverage" in m:
         t.add_row("accuracy at 80% coverage", _pct(m["acc_at_80_coverage"]))
+    # ner / assertion runs (medllm.eval.tasks): F1 rows with bootstrap CIs
+    f1_rows = [("f1", "entity F1 (strict)")] + [(f"per_type.{k}", f"  F1 {k}") for k in m.get("per_type", {})] + [
+        ("negation_f1", "negation F1"), ("temporality_accuracy", "temporality accuracy"),
+        ("historical_f1", "historical F1"), ("hypothetical_f1", "hypothetical F1"),
+        ("experiencer_accuracy", "experiencer accuracy"), ("experiencer_f1", "experiencer F1 (other)")]
+    for key, label in f1_rows:
+        v = m.get("per_type", {}).get(key.split(".", 1)[1]) if key.startswith("per_type.") else m.get(key)
+        if v:
+            extra = f"  P {100 * v['precision']:.1f} R {100 * v['recall']:.1f}" if "precision" in v else ""
+            t.add_row(label, _pct(v, "bootstrap" if "precision" in v else "wilson") + extra)
+    if "chars_per_s" in m:
+        t.add_row("speed", f"{m['chars_per_s']['value']:,.0f} chars/s")
     t.add_row("wall time", f"{summary['wall_seconds']:.1f} s")
     return t
 

@@ -63,11 +63,12 @@ def _label(run: RunFiles, i: int) -> str:
 def _summary_table(runs: list[RunFiles]) -> str:
     head = ("run", "dataset", "model", "mode / strategy / shots", "n", "accuracy [95% Wilson]",
             "bootstrap 95%", "acc_norm", "macro-F1", "ECE", "Brier", "acc @80% cov.",
-            "parse fail", "Med-HALT", "wall s")
+            "parse fail", "Med-HALT", "F1 (entity / negation) [bootstrap 95%]", "wall s")
     rows = []
     for i, r in enumerate(runs):
         s, m = r.summary, r.summary.get("metrics", {})
         acc = m.get("accuracy", {})
+        f1 = m.get("f1") or m.get("negation_f1") or {}  # ner / assertion runs
         rows.append([
             f"#{i + 1}", _e(s.get("dataset_name") or s.get("dataset")),
             _e(s.get("model")),
@@ -82,6 +83,7 @@ def _summary_table(runs: list[RunFiles]) -> str:
             f"<td class=num>{_fmt(m.get('acc_at_80_coverage', {}).get('value'), True)}</td>",
             f"<td class=num>{_fmt(m.get('parse_failure_rate', {}).get('value'), True)}</td>",
             f"<td class=num>{_fmt(m.get('medhalt_score', {}).get('value'))}</td>",
+            f"<td class=num>{_fmt(f1.get('value'), True)}{_ci(f1.get('bootstrap'))}</td>",
             f"<td class=num>{_fmt(s.get('wall_seconds'), digits=1)}</td>",
         ])
     out = "<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
