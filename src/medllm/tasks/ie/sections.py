@@ -72,7 +72,7 @@ _ALT = "|".join(sorted((re.escape(n).replace(r"\ ", r"\s+") for n in _LOOKUP), k
 # a heading: a known name, or any name in capitals, then optional spaces and a colon (not a
 # time like "12:30"), where a heading can start: the text or a line start, after . ; ) ], or
 # after a run of spaces (reports flattened to one line)
-_HEADER = re.compile(rf"(?:^|(?<=[\n.;)\]])|(?<=\s\s))[ \t]*(?P<name>{_ALT}|[A-Z][A-Z/&()' -]{{2,40}}?)[ \t]*:(?!\d)",
+_HEADER = re.compile(rf"(?:^|(?<=[\n.;)\]])|(?<=\s\s))[ \t]*(?P<name>{_ALT}|(?-i:[A-Z][A-Z/&()' -]{{2,40}}?))[ \t]*:(?!\d)",
                      re.I | re.M)
 
 
@@ -87,7 +87,14 @@ class Section:
 
 def split_sections(text: str) -> list[Section]:
     """The note's sections in order; they cover the text from the first character to the last."""
-    heads = [m for m in _HEADER.finditer(text) if _is_heading(text, m)]
+    heads: list[re.Match[str]] = []
+    pos = 0
+    while (m := _HEADER.search(text, pos)) is not None:
+        if _is_heading(text, m):
+            heads.append(m)
+            pos = m.end()
+        else:  # a rejected candidate must not hide a heading that starts inside it
+            pos = m.start("name") + 1
     out: list[Section] = []
     first = heads[0].start("name") if heads else len(text)
     if text[:first].strip() or not heads:
