@@ -11,7 +11,10 @@ from typer.testing import CliRunner
 
 from medllm.cli import app
 
-KG_CACHE = Path("~/.medllm/kg").expanduser()
+@pytest.fixture(autouse=True)
+def _graph_loaded_once(ie_graph, monkeypatch):
+    """The command loads the cached graph itself; here it gets the session's copy (same data)."""
+    monkeypatch.setattr("medllm.knowledge.kg.graph.load_default_graph", lambda *a, **k: ie_graph)
 
 
 @pytest.fixture
