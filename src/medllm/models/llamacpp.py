@@ -4,6 +4,11 @@ Log-likelihood is computed on llama.cpp's own batches with logits requested only
 positions that score a continuation (no `logits_all`, which would hold n_ctx x vocab floats),
 and requests that share a context evaluate that context once: its KV cache is kept, and each
 continuation is decoded on top of it.
+
+A context is decoded paragraph by paragraph: a batch ends after every token that ends a blank
+line. The KV cache is kept between calls, so paragraphs a new context shares with the previous
+one (an instruction, k solved exemplars) are not decoded again; because the batch boundaries
+depend only on the context's own tokens, the scores are bit-identical to decoding from scratch.
 """
 
 from __future__ import annotations
@@ -73,6 +78,8 @@ class LlamaCppModel:
             ) from None
         self._lock = threading.Lock()
         self._kv: list[int] = []  # tokens whose keys/values sit in the KV cache (loglik path)
+        self._ends_paragraph: dict[int, bool] = {}  # token id -> its text ends with a blank line
+        self.reused_tokens = 0  # context tokens whose KV was reused instead of decoded (loglik)
         self._n_vocab = self._llm.n_vocab()
         template = self._llm.metadata.get("tokenizer.chat_template")
         self.info = ModelInfo(
@@ -237,14 +244,49 @@ class LlamaCppModel:
         lse = m + np.log(np.exp(row - m).sum())
         return float(row[target] - lse), bool(int(row.argmax()) == target)
 
-    def _score_group(self, ctx: list[int], conts: list[list[int]]) -> list[LoglikResult]:
-        """Score continuations of one context: the context is decoded once, as one batch, and
-        each continuation as its own batch on top of the context's KV cache."""
+    def _paragraph_ends(self, tokens: Sequence[int]) -> list[int]:
+        """0 and every position right after a token whose text ends with a blank line: where a
+        context's batches start. A function of the tokens alone, whatever the cache holds."""
+        ends = [0]
+        for i, tok in enumerate(tokens):
+            hit = self._ends_paragraph.get(tok)
+            if hit is None:
+                hit = self._llm.detokenize([tok]).endswith(b"\n\n")
+                self._ends_paragraph[tok] = hit
+            if hit:
+                ends.append(i + 1)
+        return ends
+
+    def _decode_context(self, ctx: list[int], reuse: bool) -> np.ndarray:
+        """Bring the KV cache to `ctx` and return the logits row of its last token. Each
+        paragraph is its own batch; with `reuse`, the leading paragraphs the cache already holds
+        are kept (never the last one: its logits row is needed)."""
+        starts = self._paragraph_ends(ctx)
+        keep = 0
+        if reuse:
+            common = 0
+            for a, b in zip(self._kv, ctx):
+                if a != b:
+                    break
+                common += 1
+            keep = max(p for p in starts if p <= min(common, len(ctx) - 1))
+        self._truncate_kv(keep)
+        self.reused_tokens += keep
+        last = len(ctx) - 1
+        bounds = [p for p in starts if p > keep and p < len(ctx)] + [len(ctx)]
+        row = None
+        for end in bounds:
+            rows = self._extend_kv(ctx[len(self._kv) : end], want=[last] if end == len(ctx) else [])
+            row = rows.get(last, row)
+        assert row is not None
+        return row
+
+    def _score_group(self, ctx: list[int], conts: list[list[int]], reuse: bool) -> list[LoglikResult]:
+        """Score continuations of one context: the context is decoded once (see
+        `_decode_context`), and each continuation as its own batch on top of its KV cache."""
         for cont in conts:
             self._check_fits(len(ctx) + len(cont) - 1)
-        self._truncate_kv(0)
-        last = len(ctx) - 1
-        first_row = self._extend_kv(ctx, want=[last])[last]
+        first_row = self._decode_context(ctx, reuse)
         results = []
         for cont in conts:
             lp, greedy = self._score(first_row, cont[0])
@@ -266,11 +308,13 @@ class LlamaCppModel:
 
         llama.cpp's CPU logits depend on how tokens are split into batches (measured here: up
         to ~1.3 in a logit between one batch and token-by-token), so the batch boundaries are
-        fixed: the context is one batch, the continuation another, whatever the neighbours.
-        Each request's score is therefore independent of the others. With `share_prefix` (the
-        default), adjacent requests with the same context decode it once; `share_prefix=False`
-        decodes the context again for every request (the naive path, for benchmarks and
-        cross-checks) and gives identical scores."""
+        fixed by the request alone: one batch per paragraph of the context (see
+        `_paragraph_ends`), the continuation another, whatever the neighbours or the cache.
+        Each request's score is therefore independent of the others and of earlier calls.
+        With `share_prefix` (the default), adjacent requests with the same context decode it
+        once, and leading paragraphs shared with the previous context (k-shot exemplars) keep
+        their KV; `share_prefix=False` decodes every context from scratch (the naive path, for
+        benchmarks and cross-checks) and gives bit-identical scores."""
         encoded = [self._encode_pair(c, x) for c, x in requests]
         out: list[LoglikResult] = []
         with self._lock:
@@ -280,8 +324,9 @@ class LlamaCppModel:
             else:
                 groups = [[pair] for pair in encoded]
             for pairs in groups:
-                out.extend(self._score_group(pairs[0][0], [c for _, c in pairs]))
-            self._truncate_kv(0)
+                out.extend(self._score_group(pairs[0][0], [c for _, c in pairs], share_prefix))
+            if not share_prefix:
+                self._truncate_kv(0)
         return out
 
     def close(self) -> None:
