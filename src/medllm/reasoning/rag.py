@@ -107,25 +107,15 @@ class KgRagSolver(Stage):
 
     def facts(self, question: Question, ctx: SolveContext) -> tuple[list[str], list[str]]:
         """(linked concept ids, pruned facts)."""
-        g: Any = ctx.graph
-        if g is None:
-            raise ValueError("kg-rag needs a knowledge graph: build one with "
-                             "medllm.knowledge.kg.KnowledgeGraph.from_packages() and pass it in")
-        text = "\n".join([question.question, *(c.text for c in question.options)])
-        spans = g.link(text)
-        ids = list(dict.fromkeys(s.concept_id for s in spans if s.concept_id and s.polarity == "present"))
-        ids = ids[: self.max_concepts]
+        g = self._graph(ctx)
+        ids, _, _ = self._linked(question, g)
         if not ids:
             return [], []
-        negated = [s.concept_id for s in spans if s.polarity == "negated" and str(s.concept_id).startswith("HP:")]
-        ddx = self._differential(g, [i for i in ids if i.startswith("HP:")], negated)
         facts = g.subgraph(ids, hops=self.hops, max_facts=self.max_facts * 4)
         seeds = set(ids)
         # prune: facts touching more linked concepts first, then the graph's own order
         ranked = sorted(range(len(facts)), key=lambda i: (-len(seeds & set(_FACT_IDS.findall(facts[i]))), i))
-        # the rare-disease match never leads: its caveat first, the graph's facts, then the matches
-        rest = [facts[i] for i in ranked[: max(0, self.max_facts - len(ddx))]]
-        kept = ddx[:1] + rest + ddx[1:]
+        kept = [facts[i] for i in ranked[: self.max_facts]]
         covered = {cid for f in kept for cid in _FACT_IDS.findall(f)}
         for cid in ids:  # a linked concept with no fact still gets named, with its id
             if cid not in covered and len(kept) < self.max_facts:
@@ -133,28 +123,47 @@ class KgRagSolver(Stage):
                 kept.append(f"{c.name} [{c.id}] is a {c.type}")
         return ids, kept
 
-    def _differential(self, g: Any, phenotypes: list[str], excluded: list[str] | None = None) -> list[str]:
-        """With two or more phenotypes (a case): first what the graph cannot judge, then the
-        Mendelian (OMIM) diseases whose HPO annotations match the findings best (likelihood
-        ratios, medllm.knowledge.kg.ddx), each labelled a rare-disease phenotype match. The graph
-        knows no prevalence, so for a common presentation (fever, rash, joint pain) its matches
-        are rare look-alikes, never the likely causes: the caveat says so before any of them."""
+    @staticmethod
+    def _graph(ctx: SolveContext) -> Any:
+        if ctx.graph is None:
+            raise ValueError("kg-rag needs a knowledge graph: build one with "
+                             "medllm.knowledge.kg.KnowledgeGraph.from_packages() and pass it in")
+        return ctx.graph
+
+    def _linked(self, question: Question, g: Any) -> tuple[list[str], list[str], list[str]]:
+        """(present concept ids, present phenotype ids, negated phenotype ids) in the question."""
+        text = "\n".join([question.question, *(c.text for c in question.options)])
+        spans = g.link(text)
+        ids = list(dict.fromkeys(s.concept_id for s in spans if s.concept_id and s.polarity == "present"))
+        ids = ids[: self.max_concepts]
+        negated = [s.concept_id for s in spans if s.polarity == "negated" and str(s.concept_id).startswith("HP:")]
+        return ids, [i for i in ids if i.startswith("HP:")], negated
+
+    def differential(self, question: Question, ctx: SolveContext) -> str:
+        """With two or more phenotypes in the question (a case): the Mendelian (OMIM) diseases
+        whose HPO annotations match them best (likelihood ratios, medllm.knowledge.kg.ddx), as a
+        labelled block that follows the model's answer ("" for none). It is kept out of the
+        model's prompt: the graph knows no prevalence, so for a common presentation (fever, rash,
+        joint pain) its matches are rare look-alikes, and a small model given them as evidence
+        leads with them whatever the prompt says."""
+        g = self._graph(ctx)
+        _, phenotypes, negated = self._linked(question, g)
         if len(phenotypes) < 2 or self.ddx_k < 1:
-            return []
+            return ""
         try:
-            diags = g.ddx(phenotypes, k=self.ddx_k, excluded=[e for e in excluded or [] if e not in phenotypes])
+            diags = g.ddx(phenotypes, k=self.ddx_k, excluded=[e for e in negated if e not in phenotypes])
         except ValueError:
-            return []
+            return ""
+        if not diags:
+            return ""
         names = ", ".join(g.get(p).name for p in phenotypes)
-        out = [f"Rare-disease phenotype match for {names}: the knowledge graph ranks Mendelian diseases by their HPO "
-               "annotations only; it cannot judge how common a disease is, nor common causes such as infections, "
-               "drugs or everyday conditions, which come first for a common presentation"]
+        lines = [f"Rare-disease phenotype matches for {names} (knowledge graph): Mendelian diseases ranked by "
+                 "their HPO annotations only. The graph cannot judge how common a disease is, nor common causes "
+                 "such as infections, drugs or everyday conditions, which come first for a common presentation."]
         for d in diags:
             matched = ", ".join(dict.fromkeys(g.get(m.patient).name for m in d.matches if m.patient == m.disease_term))
-            out.append(f"{d.name} [{d.disease_id}] is a rare-disease phenotype match (rank {d.rank} among Mendelian "
-                       f"diseases by HPO phenotypes, not by likelihood in practice"
-                       f"{'; exact matches: ' + matched if matched else ''})")
-        return out
+            lines.append(f"{d.rank}. {d.name} [{d.disease_id}]" + (f" (exact matches: {matched})" if matched else ""))
+        return "\n".join(lines)
 
     def __call__(self, question: Question, ctx: SolveContext) -> Answer:
         ids, facts = self.facts(question, ctx)
@@ -167,7 +176,13 @@ class KgRagSolver(Stage):
         flags = [] if evidence else [Flag(kind="no_evidence", message="no concept in the question was linked to the graph")]
         a = self._inner()(_numbered(question, lines, evidence), ctx)
         out = _finish(a, evidence, flags)
-        return out.model_copy(update={"metadata": {**out.metadata, "linked_concepts": ids}})
+        meta = {**out.metadata, "linked_concepts": ids}
+        block = self.differential(question, ctx)
+        if block:
+            meta["phenotype_matches"] = block
+            if question.task == "open":  # a free answer shows it after the model's own text
+                out = out.model_copy(update={"text": out.text.rstrip() + "\n\n" + block})
+        return out.model_copy(update={"metadata": meta})
 
 
 # ---------------------------------------------------------------- options as typed
