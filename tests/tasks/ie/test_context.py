@@ -114,3 +114,15 @@ def test_negex_kit_negation_f1_stays_high(shared_data):
     m = task.summarize(task.predict(task.load("context"), qs))
     assert m["negation_f1"]["value"] >= 0.95
     assert m["temporality_accuracy"]["value"] >= 0.9
+
+
+def test_nursing_note_sentences():
+    text = "NO DISTANT METS.) SHE UNDERWENT SURGERY. Dr. Lee noted p.o. intake. afebrile...HR 60s. no stool. also lactulose."
+    got = [text[a:b] for a, b in split_sentences(text)]
+    assert got == ["NO DISTANT METS.", "SHE UNDERWENT SURGERY.", "Dr. Lee noted p.o. intake.", "afebrile...",
+                   "HR 60s.", "no stool.", "also lactulose."]
+
+
+def test_forward_negation_has_a_reach(ctx):
+    text = "CXR NOT IMPROVED , RESP APPEAR LABORED , PT TURNED AND REPOSITIONED Q2H , FAMILY AT BEDSIDE AND UPDATED , SKIN INTACT , LASIX 120 MG GIVEN"
+    assert not one(ctx, text, "LASIX").negated

@@ -57,3 +57,12 @@ def test_text_without_headings_is_one_preamble():
     secs = split_sections("No acute distress.")
     assert [(s.name, s.start, s.end) for s in secs] == [("preamble", 0, 18)]
     assert split_sections("") == [split_sections("")[0]] and split_sections("")[0].name == "preamble"
+
+
+def test_an_allergy_list_ends_at_the_gap_after_it():
+    text = "ALLERGIES: Ativan Codeine    Lethargic and not oriented on arrival. Lasix gtt at 12 mg/hr."
+    secs = split_sections(text)
+    assert [s.name for s in secs] == ["allergies", "other"]
+    a = text.index("Lasix")
+    [(res, sec)] = assert_mentions(text, [(a, a + 5)])
+    assert sec.name == "other" and res.temporality == "recent"

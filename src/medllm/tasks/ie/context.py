@@ -35,9 +35,22 @@ RULES_FILE = Path(__file__).with_name("context_rules.json")
 # words joined by ' or / (s/p, r/o, can't), or one punctuation mark (a hyphen too, so
 # "2-week history" has the words "week history")
 _TOKEN = re.compile(r"[a-z0-9]+(?:['/][a-z0-9]+)*|[^\sa-z0-9]")
-# a sentence ends: after . ! ? before a capital, digit or bracket; at a blank line; at a line
-# end after . ! ? ;; before a list number ("  2) ", "\n3. ")
-_SENT_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9*\[(])|\n\s*\n|(?<=[.!?;])\s*\n|(?:\s\s+|\n\s*)(?=\d{1,2}[.)]\s)")
+# a sentence ends: after . ! ? and spaces before a letter, digit or bracket (nursing notes start
+# sentences in lower case too); after "..." (nursing notes' separator); at a blank line; at a line end after . ! ? ;; before a list
+# number ("  2) ", "\n3. ")
+_SENT_END = re.compile(r"(?<=[.!?])[)\]]?\s+(?=[A-Za-z0-9*\[(])|(?<=\.\.\.)(?=[A-Za-z0-9])|\n\s*\n|(?<=[.!?;])\s*\n|(?:\s\s+|\n\s*)(?=\d{1,2}[.)]\s)")
+# a period that ends these does not end a sentence ("Dr. Lee", "p.o. intake", "approx. 2130")
+_ABBREV = {"dr", "mr", "mrs", "ms", "st", "prof", "vs", "approx", "e.g", "i.e", "etc", "fig",
+           "min", "max", "hr", "hrs", "mg", "ml", "cc", "q", "sq", "tab", "tabs", "cap", "caps"}
+
+
+def _ends_sentence(text: str, m: re.Match[str]) -> bool:
+    if m.group(0)[:1] in ")]" or text[m.start() - 1:m.start()] != "." or text[m.start() - 3:m.start()] == "...":
+        return True
+    word = re.search(r"(\S*)\.$", text[max(0, m.start() - 20):m.start()])
+    w = (word.group(1) if word else "").lower()
+    # one letter ("A. fib"), dotted abbreviations ("p.o.", "b.i.d."), and the list above
+    return not (len(w) == 1 or "." in w or w in _ABBREV)
 
 
 def tokenize(text: str) -> list[tuple[str, int, int]]:
@@ -53,6 +66,8 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     out: list[tuple[int, int]] = []
     a = start
     for m in _SENT_END.finditer(text, start, end):
+        if m.group(0).strip(" \t)]") == "" and not _ends_sentence(text, m):
+            continue
         if text[a:m.start()].strip():
             out.append((a, m.start()))
         a = m.end()

@@ -103,8 +103,23 @@ def split_sections(text: str) -> list[Section]:
         end = heads[n + 1].start("name") if n + 1 < len(heads) else len(text)
         heading = m.group("name")
         name = _LOOKUP.get(re.sub(r"\s+", " ", heading.lower()), "other")
-        out.append(Section(name, heading, m.start("name"), m.end(), end))
+        cut = _list_end(text, m.end(), end) if name in _ONE_LIST else None
+        out.append(Section(name, heading, m.start("name"), m.end(), cut or end))
+        if cut:  # what follows an allergy list without a heading of its own is not allergies
+            out.append(Section("other", "", cut, cut, end))
     return out
+
+
+_ONE_LIST = {"allergies"}
+_GAP = re.compile(r"\n[ \t]*\n|[ \t]{3,}|\n(?=[ \t]*[A-Z][a-z]+ [a-z])")
+
+
+def _list_end(text: str, body: int, end: int) -> int | None:
+    """Where a one-list section (allergies) ends: the first blank line or wide gap, or a new
+    line that reads as prose, after some content."""
+    start = body + (len(text[body:end]) - len(text[body:end].lstrip()))
+    m = _GAP.search(text, start, end)
+    return m.start() if m and text[start:m.start()].strip() else None
 
 
 def _is_heading(text: str, m: re.Match[str]) -> bool:
