@@ -79,3 +79,10 @@ def test_coder_matches_titles_and_codes_in_text(coder, ie_graph, dict_tagger):
     assert coder.match("zzzz qqqq") == []
     spans = extract("Diagnosis: J45.909 today.", dict_tagger)
     assert [c.code for c in coder.suggest(spans)] == ["J45.909"]
+
+
+def test_a_modified_finding_codes_to_its_head(coder):
+    from medllm.types import Span
+
+    got = coder.code_span(Span(start=0, end=16, label="Disease", text="productive cough"))
+    assert got and got[0][0] == "R05.9" and got[0][1] < 1.0

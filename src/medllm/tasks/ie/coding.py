@@ -119,11 +119,22 @@ class ICDCoder:
         """Codes for one mention: its own ICD id, else the best of its text and concept name."""
         if span.concept_id and span.concept_id.startswith("ICD10CM:"):
             return [(span.concept_id.split(":", 1)[1], 1.0)]
-        found = dict(self.match(span.text))
-        if span.concept:
-            for c, s in self.match(span.concept):
+        found: dict[str, float] = {}
+        for phrase in {span.text, span.concept or span.text}:
+            for c, s in self.match(phrase) or self._head_match(phrase):
                 found[c] = max(s, found.get(c, 0.0))
         return sorted(found.items(), key=lambda cs: (-cs[1], len(cs[0])))[:3]
+
+    def _head_match(self, phrase: str) -> list[tuple[str, float]]:
+        """Nothing matched the whole phrase: its head, dropping leading modifiers one at a time
+        ("productive cough" -> "cough"), a little less sure with each word dropped."""
+        words = phrase.split()
+        for i in range(1, len(words)):
+            hits = [(c, round(s * (1 - 0.15 * i), 3)) for c, s in self.match(" ".join(words[i:]))]
+            hits = [(c, s) for c, s in hits if s >= self.threshold]
+            if hits:
+                return hits
+        return []
 
     def suggest(self, spans: Sequence[Span], k: int = 5, include_possible: bool = False) -> list[CodeSuggestion]:
         """The top `k` codes for a note's extracted spans (from `pipeline.extract`)."""
