@@ -56,19 +56,18 @@ def register(app: typer.Typer) -> None:
             if spec and gate_required(spec, load_settings().privacy_gate):
                 raise UserError(f"tagger {tagger!r} sends text to {spec}, which the privacy gate covers; use a "
                                 "local tagger (default, dictionary) or set privacy_gate = \"off\" explicitly")
-            coder = None
-            if codes:
-                graph = getattr(tg, "graph", None)
-                if graph is None:
-                    from medllm.knowledge.kg.graph import load_default_graph
+            # the graph links what the tagger found (HPO, diseases, drugs, ICD-10-CM) and codes it
+            graph = getattr(tg, "graph", None)
+            if graph is None:
+                from medllm.knowledge.kg.graph import load_default_graph
 
-                    graph = load_default_graph()
-                coder = ICDCoder(graph)
+                graph = load_default_graph()
+            coder = ICDCoder(graph) if codes else None
         show = _note_table if fmt == "table" else None
         with Progress(TextColumn("[bold]extract"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as bar:
             task = bar.add_task("extract", total=len(inputs))
-            rep = extract_files(inputs, out_root, tg, coder=coder, k=codes, id_field=id_field,
+            rep = extract_files(inputs, out_root, tg, graph=graph, coder=coder, k=codes, id_field=id_field,
                                 text_field=text_field, force=force, progress=lambda n: bar.advance(task, n),
                                 on_note=(lambda r: bar.console.print(show(r))) if show else None)
         msg = f"{rep.notes} note(s), {rep.spans:,} spans -> {out}"

@@ -86,3 +86,24 @@ def test_a_modified_finding_codes_to_its_head(coder):
 
     got = coder.code_span(Span(start=0, end=16, label="Disease", text="productive cough"))
     assert got and got[0][0] == "R05.9" and got[0][1] < 1.0
+
+
+class _BareTagger:
+    """Finds one mention and links nothing, as a trained tagger does: the pipeline links it."""
+
+    name = "bare"
+
+    def tag(self, text):
+        a = text.index("chest pain")
+        return [Span(start=a, end=a + 10, label="Disease", text="chest pain")]
+
+    def tag_tokens(self, sentences):
+        return [["O"] * len(s) for s in sentences]
+
+
+def test_extract_links_what_the_tagger_did_not(ie_graph):
+    [s] = extract("No chest pain.", _BareTagger(), graph=ie_graph)
+    assert s.concept_id == "HP:0100749" and s.concept == "Chest pain" and s.score == 1.0
+    assert s.assertion == "negated"
+    [s] = extract("No chest pain.", _BareTagger())  # no graph: typed and asserted, not linked
+    assert s.concept_id is None and s.assertion == "negated"

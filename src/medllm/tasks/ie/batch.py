@@ -16,11 +16,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medllm.tasks.ie.coding import CodeSuggestion, ICDCoder
 from medllm.tasks.ie.pipeline import Tagger, extract
 from medllm.types import Span
+
+if TYPE_CHECKING:
+    from medllm.knowledge.kg.graph import KnowledgeGraph
 
 SUFFIXES = (".txt", ".jsonl")
 
@@ -128,13 +131,13 @@ def _done_ids(part: Path) -> set[str]:
 
 
 def extract_files(inputs: Sequence[tuple[Path, Path]], out_dir: Path, tagger: Tagger, *,
-                  coder: ICDCoder | None = None, k: int = 5, id_field: str = "id", text_field: str = "text",
+                  graph: KnowledgeGraph | None = None, coder: ICDCoder | None = None, k: int = 5, id_field: str = "id", text_field: str = "text",
                   force: bool = False, progress: Callable[[int], None] | None = None,
                   on_note: Callable[[NoteResult], None] | None = None) -> BatchReport:
-    """Extract every note of `inputs` into `out_dir`; `progress(n)` after each file,
-    `on_note(result)` after each note (for a table)."""
+    """Extract every note of `inputs` into `out_dir`, linking mentions in `graph` (default: the
+    tagger's or the coder's); `progress(n)` after each file, `on_note(result)` after each note."""
     rep = BatchReport()
-    graph = getattr(tagger, "graph", None) or (coder.graph if coder else None)
+    graph = graph or getattr(tagger, "graph", None) or (coder.graph if coder else None)
     for src, rel in inputs:
         dst = out_dir / rel
         part = dst.with_name(dst.name + ".part")
