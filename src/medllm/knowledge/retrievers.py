@@ -117,8 +117,11 @@ class Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a model hub
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
         from medllm.knowledge.chunking import minilm_dir
+
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar in the middle of an answer
 
         self.path = Path(path) if path else minilm_dir()
         self.batch_size = batch_size
