@@ -90,3 +90,24 @@ def test_extract_errors_are_clear(tmp_path):
     (tmp_path / "n.txt").write_text("fever")
     r = CliRunner().invoke(app, ["extract", str(tmp_path / "n.txt"), "--out", str(tmp_path / "o"), "--format", "xml"])
     assert r.exit_code == 2 and "--format" in r.output
+
+
+class _RemoteTagger:
+    """Stands in for a tagger that would call a model behind an OpenAI-compatible endpoint."""
+
+    name = "remote"
+    model_spec = "openai:http://10.0.0.9/v1#some-model"
+
+    def tag(self, text):
+        raise AssertionError("the note must not reach a remote tagger")
+
+    def tag_tokens(self, sentences):
+        raise AssertionError("the note must not reach a remote tagger")
+
+
+def test_a_remote_tagger_is_refused_unless_the_gate_is_off(notes, tmp_path, monkeypatch):
+    monkeypatch.setattr("medllm.tasks.ie.pipeline.load_tagger", lambda name, graph=None: _RemoteTagger())
+    r = CliRunner().invoke(app, ["extract", str(notes / "a.txt"), "--out", str(tmp_path / "o"), "--tagger", "remote"],
+                           env={"COLUMNS": "400"})
+    assert r.exit_code == 2 and "privacy gate" in r.output
+    assert not (tmp_path / "o").exists()
