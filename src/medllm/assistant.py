@@ -22,7 +22,7 @@ from medllm.trust.audit_log import AuditLog, GateRecord, record_answer
 from medllm.trust.grounding import attribute_citations
 from medllm.trust.privacy import GatedModel, PrivacyGate
 from medllm.trust.safety import apply_guardrails, check_output, decision_flags, is_refusal, urgent_preamble
-from medllm.trust.triage import Triager, default_triager, judge_spec
+from medllm.trust.triage import TriageDecision, Triager, default_triager, judge_spec
 from medllm.types import Answer, Question
 
 
@@ -89,6 +89,7 @@ def ask(
     client: str | None = None,
     k: int = 5,
     triager: Triager | None = None,
+    decision: TriageDecision | None = None,
 ) -> Answer:
     """Answer `question` with `model`, citing passages from `retriever` and facts from `graph`
     when given. With `gate`, the model only ever sees de-identified text. With `on_token`, the
@@ -96,14 +97,17 @@ def ask(
     (token by token for free-text `direct`, else in one piece), then what the checks add; the
     pieces join to `Answer.text` whenever the streamed answer was not revised afterwards.
     `client` (an API key's id) goes into the audit record; `k` is how many passages rag shows.
-    `triager` decides urgency and refusal (default: the settings' thresholds and judge)."""
+    `triager` decides urgency and refusal (default: the settings' thresholds and judge);
+    `decision` is its decision on this question when the caller already has it (the service
+    sends the flags before the answer), so the question is not triaged twice."""
     question = _nonempty(question)
     t0 = time.perf_counter()
-    if triager is None:
-        from medllm.config import load_settings
+    if decision is None:
+        if triager is None:
+            from medllm.config import load_settings
 
-        triager = default_triager(judge_spec(load_settings().triage_judge))
-    decision = triager.decide(question)
+            triager = default_triager(judge_spec(load_settings().triage_judge))
+        decision = triager.decide(question)
     in_flags = decision_flags(decision)
     sent = gate.scrub(question)[0] if gate else question  # what the audit log may hash
     streamed: list[str] = []

@@ -178,7 +178,7 @@ class Session:
     def ask(self, question: str, *, options: str | Sequence[str] | None = None,
             strategy: str | None = None, params: GenParams | None = None,
             on_token: Callable[[str], None] | None = None, client: str | None = None,
-            k: int = 5) -> Answer:
+            k: int = 5, decision: Any = None) -> Answer:
         """The main pipeline (`medllm.assistant.ask`) on this session's model and knowledge, with
         a fresh privacy gate per question when the gate is on, recorded in the audit log."""
         from medllm.assistant import ask
@@ -186,4 +186,4 @@ class Session:
         return ask(question, self.model, retriever=self.retriever, graph=self.graph, options=options,
                    strategy=strategy or self.strategy, params=params or self.params,
                    gate=self.new_gate(), gate_reason=self.gate_reason, audit=self.audit,
-                   on_token=on_token, client=client, k=k, triager=self.triager())
+                   on_token=on_token, client=client, k=k, triager=self.triager(), decision=decision)

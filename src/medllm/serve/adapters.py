@@ -56,10 +56,5 @@ def triage(triager: Any, text: str) -> TriageResult:
                         detail={k: v for k, v in detail.items() if _plain(v)})
 
 
-def input_flags(triager: Any, text: str) -> list[Flag]:
-    """The safety flags of a question, as the ask pipeline computes them."""
-    return triage(triager, text).flags
-
-
 def _plain(v: Any) -> bool:
     return isinstance(v, (str, int, float, bool, type(None), list, dict))

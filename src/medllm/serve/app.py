@@ -58,6 +58,7 @@ from medllm.serve.schemas import (
 )
 from medllm.session import Session
 from medllm.trust.audit_log import AuditEntry
+from medllm.trust.safety import decision_flags
 from medllm.types import Answer
 
 log = logging.getLogger("medllm.serve")
@@ -294,7 +295,7 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
         return name
 
     def submit_ask(request: Request, question: str, strategy: str, params: GenParams, *,
-                   options: list[str] | None = None, k: int = 5,
+                   options: list[str] | None = None, k: int = 5, decision: Any = None,
                    on_token: Callable[[str], None] | None = None) -> tuple[asyncio.Future[Answer], _Job]:
         if not question.strip():
             raise HTTPException(422, "the question is empty")
@@ -312,7 +313,7 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
             if job.cancel.is_set() or time.monotonic() > job.deadline:
                 raise Cancelled  # it waited in the queue past its time
             answer = session.ask(question, options=options, strategy=strategy, params=params, k=k,
-                                 on_token=token, client=key_id)
+                                 on_token=token, client=key_id, decision=decision)
             state["audited"] = session.audit is not None  # the pipeline wrote the entry
             return answer
 
@@ -450,7 +451,10 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
     async def ask_stream(req: AskRequest, request: Request, key: ApiKey = Depends(require_key)) -> StreamingResponse:
         """The ask pipeline as server-sent events: `flags` (safety flags of the question, first),
         `token` (text as it is written), then `answer` (the full `Answer`) or `error`."""
-        flags = await run_tool(lambda: adapters.input_flags(session.triager(), req.question))
+        if not req.question.strip():
+            raise HTTPException(422, "the question is empty")
+        decision = await run_tool(lambda: session.triager().decide(req.question.strip()))
+        flags = decision_flags(decision)  # sent first; the pipeline reuses the decision
 
         def render(kind: str, data: Any) -> str | None:
             if kind == "start":
@@ -462,7 +466,7 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
             return sse("error", {"detail": data})
 
         gen = stream_answer(request, req.question, strategy_for(req.strategy), params_for(req.max_tokens), render,
-                            options=req.options, k=req.k)
+                            options=req.options, k=req.k, decision=decision)
         return StreamingResponse(gen, media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
     @app.post("/v1/deid", response_model=adapters.DeidResult, tags=["medllm"])
