@@ -126,3 +126,12 @@ def test_nursing_note_sentences():
 def test_forward_negation_has_a_reach(ctx):
     text = "CXR NOT IMPROVED , RESP APPEAR LABORED , PT TURNED AND REPOSITIONED Q2H , FAMILY AT BEDSIDE AND UPDATED , SKIN INTACT , LASIX 120 MG GIVEN"
     assert not one(ctx, text, "LASIX").negated
+
+
+def test_other_people_and_their_reach(ctx):
+    assert one(ctx, "social: pt's wife has a form of dementia.", "dementia").experiencer == "other"
+    # MOM is milk of magnesia in nursing notes, not a mother
+    assert one(ctx, "SMALL HARD STOOL. GIVEN MOM AND COLACE.", "COLACE").experiencer == "patient"
+    # a relative's reach is short; the note moves on to the patient
+    text = "Daughter at bedside and updated on the plan of care, patient resting, remains febrile overnight."
+    assert one(ctx, text, "febrile").experiencer == "patient"
