@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -272,4 +272,4 @@ class ConText:
 def with_defaults(a: Assertion, defaults: Assertion | None) -> Assertion:
     """`a` with a section's default attributes added (a family-history section makes every
     mention in it other-experiencer, whatever its sentence says)."""
-    return a if defaults is None else replace(a.merged(defaults), cues=a.cues)
+    return a if defaults is None else a.merged(defaults)
