@@ -248,6 +248,9 @@ def run_eval(
     questions = ds.questions[: config.limit] if config.limit else list(ds.questions)
     # kinds scored without a strategy (ner, assertion) bring their own predictor and metrics
     item_task = ITEM_TASKS.get(questions[0].task) if questions else None
+    if item_task is not None and (config.strategy != "direct" or config.shots):
+        raise ValueError(f"{item_task.kind} items are scored by their predictor alone (--model); "
+                         "--strategy and --shots do not apply to them")
     ids = {q.id for q in questions}
     shots = pick_shots(config, ids)
 

@@ -145,3 +145,10 @@ def test_cli_eval_shows_the_f1_rows(tmp_path, shared_data):
                                  "--out", str(tmp_path / "r")], env={"COLUMNS": "160"})
     assert r.exit_code == 0, r.output
     assert "negation F1" in r.output and "temporality accuracy" in r.output
+
+
+def test_strategies_do_not_apply_to_extraction_items(tmp_path):
+    p = tmp_path / "x.tsv"
+    p.write_text(CONLL)
+    with pytest.raises(ValueError, match="--strategy and --shots do not apply"):
+        run_eval(EvalConfig(dataset=f"conll:{p}", model="ner:dictionary", strategy="cot"), out_dir=tmp_path / "r")
