@@ -48,6 +48,8 @@ SOLVERS: dict[str, str] = {
     "knn-fewshot": "medllm.reasoning.fewshot:KnnFewShotSolver",
     "self-consistency": "medllm.reasoning.ensemble:SelfConsistencySolver",
     "choice-shuffle": "medllm.reasoning.ensemble:ChoiceShuffleSolver",
+    "pride": "medllm.reasoning.debias:PriDeSolver",
+    "calibrate": "medllm.reasoning.debias:CalibrateSolver",
     "medprompt": "medllm.reasoning.medprompt:MedpromptSolver",
     "rag": "medllm.reasoning.rag:RagSolver",
     "kg-rag": "medllm.reasoning.rag:KgRagSolver",

@@ -29,7 +29,7 @@ from medllm.types import Answer, Question
 
 CONTEXTS = ("rag", "kg-rag", "fewshot", "knn-fewshot")
 ANSWERERS = ("direct", "cot", "agents", "agents-adaptive", "medprompt")
-ENSEMBLES = ("self-consistency", "choice-shuffle")
+ENSEMBLES = ("self-consistency", "choice-shuffle", "pride", "calibrate")
 CHECKS = ("verify",)
 SELF_ENSEMBLING = ("agents", "agents-adaptive", "medprompt")
 
@@ -188,6 +188,8 @@ SUMMARIES = {
     "knn-fewshot": "the k pool exemplars nearest to the question by embedding",
     "self-consistency": "n sampled chains of thought, majority vote, agreement = confidence",
     "choice-shuffle": "answer every cyclic ordering of the options, map back, vote",
+    "pride": "loglik: divide out the option-position prior estimated on the run's first items (PriDe)",
+    "calibrate": "loglik: divide out the letter prior of a content-free item in the same context",
     "medprompt": "kNN exemplars with self-generated CoT (kept if correct) + choice-shuffle",
     "rag": "retrieve with the question alone, numbered passages, cite [n]",
     "kg-rag": "link concepts, add the pruned subgraph's facts with concept ids",

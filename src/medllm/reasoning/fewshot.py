@@ -36,7 +36,8 @@ def nearest(query: np.ndarray, pool: np.ndarray, k: int) -> list[int]:
 class _Context(Stage):
     kind = "context"
     modes: tuple[Mode, ...] = ("loglik", "generate")
-    needs: tuple[str, ...] = ("shots",)
+    # no `needs`: the exemplars come from the caller (eval --shots N --shots-from SPEC) in
+    # ctx.shots, not from a resource the session opens (it refuses needs it does not know)
 
 
 def _need_pool(name: str, ctx: SolveContext) -> list[Question]:
