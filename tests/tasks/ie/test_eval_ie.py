@@ -151,4 +151,5 @@ def test_strategies_do_not_apply_to_extraction_items(tmp_path):
     p = tmp_path / "x.tsv"
     p.write_text(CONLL)
     with pytest.raises(ValueError, match="--strategy and --shots do not apply"):
-        run_eval(EvalConfig(dataset=f"conll:{p}", model="ner:dictionary", strategy="cot"), out_dir=tmp_path / "r")
+        run_eval(EvalConfig(dataset=f"conll:{p}", model="ner:dictionary", strategy="cot", mode="generate"),
+                 out_dir=tmp_path / "r")
