@@ -109,3 +109,17 @@ def test_yes_no_questions_pass_through(base_model):
         a = solver(q, ctx)
         assert a.choice == direct.choice and a.option_probs == direct.option_probs
         assert "skipped" in a.metadata["debias"]
+
+
+def test_knn_with_calibration_runs_through_the_eval_runner(base_model, shared_data, tmp_path):
+    """kNN exemplars per item (MiniLM), calibrated per item, as `medllm eval` runs it."""
+    from medllm.config import load_settings
+    from medllm.eval.runner import EvalConfig, run_eval
+
+    spec = f"medmcqa:{shared_data / 'medmcqa' / 'dev_a.jsonl'}"
+    config = EvalConfig(dataset=spec, model=base_model.info.spec, strategy="knn-fewshot(k=2)+calibrate",
+                        shots=12, shots_from=spec, limit=2)
+    res = run_eval(config, model=base_model, out_dir=tmp_path, settings=load_settings(cache=False))
+    assert res.summary["n"] == 2 and res.summary["strategy"] == "knn-fewshot(k=2)+calibrate"
+    lines = (tmp_path / "predictions.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and all('"pred"' in ln for ln in lines)

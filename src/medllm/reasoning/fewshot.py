@@ -84,14 +84,15 @@ class KnnFewShotSolver(_Context):
     def select(self, question: Question, pool: list[Question]) -> list[Question]:
         """The k pool items nearest to `question` (the question itself excluded), nearest last so
         the most similar solved example sits right before the item."""
-        pool = [s for s in pool if s.id != question.id]
         key = tuple(s.id for s in pool)
         if key != self._pool_key or self._pool_vecs is None:
+            # the whole pool once; the question itself is skipped below, not re-embedded around
             self._pool_vecs = self._embed([exemplar_text(s) for s in pool])
             self._pool_key = key
+        keep = [i for i, s in enumerate(pool) if s.id != question.id]
         q = self._embed([exemplar_text(question)])[0]
-        picked = nearest(q, self._pool_vecs, min(self.k, len(pool)))
-        return [pool[i] for i in reversed(picked)]
+        picked = nearest(q, self._pool_vecs[keep], min(self.k, len(keep)))
+        return [pool[keep[i]] for i in reversed(picked)]
 
     def __call__(self, question: Question, ctx: SolveContext) -> Answer:
         shots = self.select(question, _need_pool(self.name, ctx))
