@@ -135,3 +135,9 @@ def test_other_people_and_their_reach(ctx):
     # a relative's reach is short; the note moves on to the patient
     text = "Daughter at bedside and updated on the plan of care, patient resting, remains febrile overnight."
     assert one(ctx, text, "febrile").experiencer == "patient"
+
+
+def test_care_actions_end_a_negation(ctx):
+    assert not one(ctx, "TOL PO'S, NO STOOL, REC'D COLACE/MOM", "COLACE").negated
+    assert one(ctx, "Tylenol prn for fever.", "fever").hypothetical
+    assert not one(ctx, "medicated with prn dilaudid.", "dilaudid").hypothetical
