@@ -73,6 +73,10 @@ def _metrics_table(summary: dict[str, Any], title: str) -> Table:
             t.add_row(label, _num(m[key]))
     if "acc_at_80_coverage" in m:
         t.add_row("accuracy at 80% coverage", _pct(m["acc_at_80_coverage"]))
+    if "positions" in m:
+        pos = m["positions"]
+        t.add_row("picks per position (gold)", " ".join(
+            f"{lbl} {100 * v:.0f}% ({100 * pos['gold'][lbl]:.0f}%)" for lbl, v in pos["pred"].items()))
     # ner / assertion runs (medllm.eval.tasks): F1 rows with bootstrap CIs
     f1_rows = [("f1", "entity F1 (strict)")] + [(f"per_type.{k}", f"  F1 {k}") for k in m.get("per_type", {})] + [
         ("negation_f1", "negation F1"), ("temporality_accuracy", "temporality accuracy"),
@@ -157,7 +161,8 @@ def run(
         console.print(f"resumed: {result.resumed} items were already done, {result.answered} answered now")
     if s["skipped_invalid"]:
         console.print(f"[yellow]skipped {s['skipped_invalid']} invalid records[/]")
-    console.print(_metrics_table(s, f"{s['dataset_name']} · {s['model']} · {s['mode']} · {s['strategy']}"))
+    how = "" if set(s["task"]) & {"ner", "assertion"} else f" · {s['mode']} · {s['strategy']}"  # no strategy there
+    console.print(_metrics_table(s, f"{s['dataset_name']} · {s['model']}{how}"))
     console.print(f"run {result.run_id}\n  {result.out_dir / 'summary.json'}\n  {result.out_dir / 'predictions.jsonl'}")
 
 
