@@ -121,5 +121,7 @@ def test_knn_with_calibration_runs_through_the_eval_runner(base_model, shared_da
                         shots=12, shots_from=spec, limit=2)
     res = run_eval(config, model=base_model, out_dir=tmp_path, settings=load_settings(cache=False))
     assert res.summary["n"] == 2 and res.summary["strategy"] == "knn-fewshot(k=2)+calibrate"
+    pos = res.summary["metrics"]["positions"]  # position bias, reported with every MCQ run
+    assert sum(pos["pred"].values()) == pytest.approx(1.0) and 0.0 <= pos["tvd"] <= 1.0
     lines = (tmp_path / "predictions.jsonl").read_text().splitlines()
     assert len(lines) == 2 and all('"pred"' in ln for ln in lines)

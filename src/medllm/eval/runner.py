@@ -196,6 +196,14 @@ def summarize(
             pts.append(len(cov) - 1)
         out["coverage_curve"] = {"coverage": [float(cov[i]) for i in pts],
                                  "accuracy": [float(acc[i]) for i in pts]}
+    lettered = [r for r in records if r["task"] in ("mcq", "fake") and r.get("labels")]
+    if lettered and len({tuple(r["labels"]) for r in lettered}) == 1:
+        # position bias: how predictions spread over the option positions next to the gold answers
+        labels = list(lettered[0]["labels"])
+        pred = {lbl: sum(r["pred"] == lbl for r in lettered) / len(lettered) for lbl in labels}
+        gold = {lbl: sum(r["gold"] == lbl for r in lettered) / len(lettered) for lbl in labels}
+        out["positions"] = {"pred": pred, "gold": gold,
+                            "tvd": 0.5 * sum(abs(pred[lbl] - gold[lbl]) for lbl in labels)}
     subjects: dict[str, list[bool]] = {}
     for r in records:
         if r.get("subject"):
@@ -285,13 +293,19 @@ def run_eval(
         if progress:
             progress(len(done), len(questions))
         if pending and item_task is not None:
-            predictor = item_task.load(config.model)
-            for start in range(0, len(pending), 64):
-                for rec in item_task.predict(predictor, pending[start:start + 64]):
-                    log.append(rec)
-                    done[rec["id"]] = rec
-                if progress:
-                    progress(len(done), len(questions))
+            # generation kinds (gen_tasks) also need the run's shots, strategy and settings
+            load_run = getattr(item_task, "load_run", None)
+            predictor = load_run(config, shots, settings) if load_run else item_task.load(config.model)
+            batch = getattr(item_task, "batch", 64)
+            try:
+                for start in range(0, len(pending), batch):
+                    for rec in item_task.predict(predictor, pending[start:start + batch]):
+                        log.append(rec)
+                        done[rec["id"]] = rec
+                    if progress:
+                        progress(len(done), len(questions))
+            finally:
+                getattr(predictor, "close", lambda: None)()
         elif pending:
             # One composition root: the model (a given one, or the config's), the privacy gate
             # (remote backends only ever see de-identified text, and so does their cache, inside),
