@@ -54,8 +54,9 @@ DEID_GOLD ?= ../shared/data/deid/physionet_dev.jsonl
 deid-model: install
 	nice $(PY) -c 'import sys; from medllm.trust.privacy.learned import main; main(sys.argv[1:])' $(DEID_GOLD)
 
-# The safety triage classifier's weights (src/medllm/trust/triage_weights.npz), from the safety
-# dev set plus benign questions from MedQuAD, MeQSum and K-QA. Figures: benchmarks/safety.py.
+# The safety triage classifier: MiniLM's top layer fine-tuned (src/medllm/trust/triage_encoder.npz)
+# and the heads over it (triage_weights.npz), from the safety dev set plus benign questions from
+# MedQuAD, MeQSum and K-QA (~10 min on one core). Figures: benchmarks/safety.py.
 triage-weights: install
 	nice $(PY) -m medllm.trust.triage_train --data ../shared/data
 

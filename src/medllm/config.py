@@ -47,19 +47,21 @@ class Settings:
     privacy_gate: str = "auto"
     # Safety triage (medllm.trust.triage): classifier probabilities below `low` mean no, at or
     # above `high` yes; in between the judge model decides ("off": no judge, the `*_no_judge`
-    # cut-offs decide). Chosen for recall on out-of-fold scores by `python -m
-    # medllm.trust.triage_train`; benchmarks/safety.py measures them on folds not tuned on.
+    # cut-offs decide). Chosen for recall on cross-fitted scores (encoder tuned without the
+    # scored half) by `python -m medllm.trust.triage_train`; benchmarks/safety.py measures them
+    # on folds not tuned on.
     # The judge is off by default: measured there, the packaged 1.5B judge did not improve the
     # band (recall 0.93 with it, 0.95 without; same false alarms) and costs ~12 s a message on
     # 2 cores. Set e.g. "llamacpp:qwen2.5-coder-1.5b-instruct" to use it.
     triage_judge: str = "off"
-    triage_emergency_low: float = 0.104
-    triage_emergency_high: float = 0.868
-    triage_refuse_low: float = 0.255
-    triage_refuse_high: float = 0.928
+    triage_emergency_low: float = 0.087
+    triage_emergency_high: float = 0.859
+    triage_refuse_low: float = 0.254
+    triage_refuse_high: float = 0.936
     triage_judge_yes: float = 0.5
-    triage_emergency_no_judge: float = 0.571
-    triage_refuse_no_judge: float = 0.461
+    triage_emergency_no_judge: float = 0.415
+    triage_refuse_no_judge: float = 0.464
+    triage_urgent_min: float = 0.5  # an emergency is called 'urgent' (same day) from this p(urgent)
 
     @property
     def cache_path(self) -> Path:

