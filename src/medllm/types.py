@@ -10,10 +10,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-TaskKind = Literal["mcq", "yesno", "nli", "open", "fake", "ner", "assertion"]
+TaskKind = Literal["mcq", "yesno", "nli", "open", "fake", "ner", "assertion", "note", "section", "summary", "kqa"]
 """mcq: pick one option; yesno: yes/no/maybe; nli: supports/refutes/neutral;
 open: free text; fake: a nonsense question the model should decline (Med-HALT);
-ner: tag a sentence's tokens (IOB); assertion: is a target mention negated, historical, ... (NegEx)."""
+ner: tag a sentence's tokens (IOB); assertion: is a target mention negated, historical, ... (NegEx);
+note / section / summary: generate a visit note, a note section, a short question (gold: the
+reference text); kqa: a free-text answer scored against must-have statements."""
 
 
 class Choice(BaseModel):

@@ -560,6 +560,75 @@ def find_mention(sentence: str, condition: str) -> tuple[int, int] | None:
     return None
 
 
+# -- generation (scored by medllm.eval.gen_tasks: ROUGE, factuality, K-QA entailment) --------
+
+
+def _of_split(ds: DatasetSpec, items: Iterator[Item]) -> Iterator[Item]:
+    """Only the records of split #SUBSET (e.g. `mtsdialog:FILE#validation`), when one is named."""
+    for where, it in items:
+        if ds.subset is None or not isinstance(it, Question) or it.metadata.get("split") == ds.subset:
+            yield where, it
+
+
+def _aci(ds: DatasetSpec) -> Iterator[Item]:
+    """ACI-Bench as JSON lines: {encounter_id, dataset, dialogue, note, ...}. Task "note":
+    `question` the visit conversation, gold the clinical note, subject the source subset;
+    `#train` / `#valid` keep one split."""
+
+    def make(where: str, rec: dict[str, Any]) -> Question:
+        return Question(id=str(_need(ds, where, rec, "encounter_id")), question=str(_need(ds, where, rec, "dialogue")),
+                        gold=str(_need(ds, where, rec, "note")), task="note", subject=rec.get("dataset"),
+                        metadata={"split": rec.get("split")})
+
+    return _of_split(ds, _records(ds, make))
+
+
+def _mtsdialog(ds: DatasetSpec) -> Iterator[Item]:
+    """MTS-Dialog as JSON lines: {id, section_header, section_text, dialogue}. Task "section":
+    `question` the conversation snippet, gold the section text, subject the header (given to the
+    model: the section-text half of MEDIQA-Chat task A); `#train` / `#validation` keep one split."""
+
+    def make(where: str, rec: dict[str, Any]) -> Question:
+        header = str(_need(ds, where, rec, "section_header"))
+        return Question(id=str(_need(ds, where, rec, "id")), question=str(_need(ds, where, rec, "dialogue")),
+                        gold=str(_need(ds, where, rec, "section_text")), task="section", subject=header,
+                        metadata={"header": header, "split": rec.get("split")})
+
+    return _of_split(ds, _records(ds, make))
+
+
+def _meqsum(ds: DatasetSpec) -> Iterator[Item]:
+    """MeQSum as JSON lines: {id, chq, summary}. Task "summary": the consumer question and the
+    expert's summary question."""
+
+    def make(where: str, rec: dict[str, Any]) -> Question:
+        return Question(id=str(_need(ds, where, rec, "id")), question=str(_need(ds, where, rec, "chq")),
+                        gold=str(_need(ds, where, rec, "summary")), task="summary")
+
+    return _records(ds, make)
+
+
+def _kqa(ds: DatasetSpec) -> Iterator[Item]:
+    """K-QA as JSON lines: {id, Question, Free_form_answer, Must_have [..], Nice_to_have [..]}.
+    Task "kqa": gold the physician's answer, metadata the must-have and nice-to-have statements."""
+
+    def make(where: str, rec: dict[str, Any]) -> Question:
+        lists = {}
+        for key in ("Must_have", "Nice_to_have"):
+            val = rec.get(key) or []
+            if not isinstance(val, list) or not all(isinstance(x, str) for x in val):
+                raise DatasetError(ds.path, where, key, "expected a list of statements (strings)")
+            lists[key] = [x.strip() for x in val if x.strip()]
+        if not lists["Must_have"]:
+            raise DatasetError(ds.path, where, "Must_have", "no must-have statements to score against")
+        return Question(id=str(rec.get("id", where)), question=str(_need(ds, where, rec, "Question")),
+                        gold=str(rec.get("Free_form_answer") or ""), task="kqa",
+                        subject=rec.get("ICD_10_diag") or None,
+                        metadata={"must_have": lists["Must_have"], "nice_to_have": lists["Nice_to_have"]})
+
+    return _records(ds, make)
+
+
 LOADERS: dict[str, Callable[[DatasetSpec], Iterator[Item]]] = {
     "medqa": _medqa,
     "medmcqa": _medmcqa,
@@ -571,4 +640,8 @@ LOADERS: dict[str, Callable[[DatasetSpec], Iterator[Item]]] = {
     "jsonl": _generic,
     "conll": _conll,
     "negex": _negex,
+    "aci": _aci,
+    "mtsdialog": _mtsdialog,
+    "meqsum": _meqsum,
+    "kqa": _kqa,
 }
