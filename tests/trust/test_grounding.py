@@ -34,3 +34,59 @@ def test_model_judge_with_real_model(chat_model):
     b = check_grounding(bad, chat_model).claims[0]
     assert g.judge_margin is not None and b.judge_margin is not None
     assert g.judge_margin > b.judge_margin
+
+
+# ------------------------------------------------------------------ against a source
+
+import pytest  # noqa: E402
+
+from medllm.trust.grounding import (  # noqa: E402
+    EmbeddingJudge,
+    check_against_source,
+    negated,
+    source_windows,
+    statements,
+)
+
+VISIT = ("[doctor] any chest pain ?\n[patient] no , no chest pain at all .\n"
+         "[doctor] and your blood pressure medicine ?\n[patient] i take lisinopril 10 mg every morning .\n"
+         "[doctor] okay , we will order an echocardiogram .")
+
+
+def test_statements_skip_headings_and_bullets():
+    note = "HISTORY OF PRESENT ILLNESS\n\nShe is 50 years old. She denies chest pain.\n\n• Cardiovascular: Regular rhythm.\nOK."
+    assert statements(note) == ["She is 50 years old.", "She denies chest pain.", "Cardiovascular: Regular rhythm."]
+
+
+def test_windows_follow_turns_then_sentences():
+    assert source_windows("[doctor] a b\n[patient] c d\n[doctor] e f", 2) == ["[doctor] a b [patient] c d",
+                                                                           "[patient] c d [doctor] e f"]
+    assert source_windows("One thing. Two things. Three.", 1) == ["One thing.", "Two things.", "Three."]
+
+
+def test_negation_counts_only_near_the_shared_words():
+    about = {"cetirizine"}
+    assert not negated("who makes cetirizine? the store is not getting the supply", about)
+    assert negated("she does not take cetirizine", about)
+
+
+@pytest.fixture(scope="module")
+def judge():
+    return EmbeddingJudge()
+
+
+def test_embedding_judge_on_a_conversation(judge):
+    v = [j.verdict for j in judge.judge(VISIT, [
+        "The patient denies chest pain.",
+        "The patient reports chest pain.",
+        "She takes lisinopril 10 mg daily.",
+        "She has a family history of colon cancer.",
+    ])]
+    assert v == ["entailed", "contradicted", "entailed", "neutral"]
+
+
+def test_check_against_source_reports_the_share_and_the_closest_turns(judge):
+    rep = check_against_source("The patient denies chest pain. She has a family history of colon cancer.", VISIT, judge)
+    assert [c.supported for c in rep.claims] == [True, False]
+    assert rep.supported_share == 0.5
+    assert "chest pain" in (rep.claims[0].evidence or "")
