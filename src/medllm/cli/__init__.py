@@ -28,6 +28,7 @@ _GROUPS: list[tuple[str, str | None]] = [
     ("medllm.cli.strategies", "strategies"),
     ("medllm.cli.deid", None),
     ("medllm.cli.extract", None),
+    ("medllm.cli.generate", None),
     ("medllm.cli.audit", None),
     ("medllm.cli.triage", None),
     ("medllm.cli.serve", "serve"),
