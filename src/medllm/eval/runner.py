@@ -256,7 +256,7 @@ def run_eval(
     questions = ds.questions[: config.limit] if config.limit else list(ds.questions)
     # kinds scored without a strategy (ner, assertion) bring their own predictor and metrics
     item_task = ITEM_TASKS.get(questions[0].task) if questions else None
-    if item_task is not None and (config.strategy != "direct" or config.shots):
+    if item_task is not None and not hasattr(item_task, "load_run") and (config.strategy != "direct" or config.shots):
         raise ValueError(f"{item_task.kind} items are scored by their predictor alone (--model); "
                          "--strategy and --shots do not apply to them")
     ids = {q.id for q in questions}

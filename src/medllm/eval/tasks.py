@@ -196,3 +196,8 @@ class AssertionTask:
 
 
 ITEM_TASKS: dict[str, ItemTask] = {"ner": NerTask(), "assertion": AssertionTask()}
+
+# generation kinds (aci:, mtsdialog:, meqsum:, kqa: datasets) live in their own module
+from medllm.eval.gen_tasks import GEN_TASKS  # noqa: E402
+
+ITEM_TASKS.update(GEN_TASKS)
