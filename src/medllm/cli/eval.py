@@ -87,6 +87,17 @@ def _metrics_table(summary: dict[str, Any], title: str) -> Table:
         if v:
             extra = f"  P {100 * v['precision']:.1f} R {100 * v['recall']:.1f}" if "precision" in v else ""
             t.add_row(label, _pct(v, "bootstrap" if "precision" in v else "wilson") + extra)
+    # generation runs (medllm.eval.gen_tasks): ROUGE, factuality, K-QA, bootstrap CIs
+    for key, label in (("rouge1", "ROUGE-1"), ("rouge2", "ROUGE-2"), ("rougeL", "ROUGE-L"), ("rougeLsum", "ROUGE-Lsum"),
+                       ("factuality", "factuality (statements supported)"),
+                       ("comprehensiveness", "K-QA comprehensiveness"), ("hallucination_any", "K-QA answers contradicting")):
+        if m.get(key) and m[key].get("value") is not None:
+            t.add_row(label, _pct(m[key], "bootstrap" if "bootstrap" in m[key] else "wilson"))
+    if m.get("hallucination"):
+        h = m["hallucination"]
+        t.add_row("K-QA contradicted / answer", f"{h['value']:.2f} [{h['bootstrap'][0]:.2f}, {h['bootstrap'][1]:.2f}]")
+    if m.get("judge", {}).get("name"):
+        t.add_row("judge", m["judge"]["name"])
     if "chars_per_s" in m:
         t.add_row("speed", f"{m['chars_per_s']['value']:,.0f} chars/s")
     t.add_row("wall time", f"{summary['wall_seconds']:.1f} s")

@@ -154,9 +154,51 @@ def _calibration_figs(runs: list[RunFiles]) -> str:
     return f"<div class=fig>{_svg(fig)}</div>"
 
 
+GEN_KINDS = {"note", "section", "summary", "kqa"}
+
+
+def _is_gen(run: RunFiles) -> bool:
+    return bool(set(run.summary.get("task") or []) & GEN_KINDS)
+
+
+def _generation(runs: list[RunFiles]) -> str:
+    """ROUGE, factuality and K-QA figures of generation runs, and statements the judge found
+    unsupported by the source (or, for K-QA, reference statements the answer contradicts)."""
+    gen = [(i, r) for i, r in enumerate(runs) if _is_gen(r)]
+    if not gen:
+        return "<p class=note>No generation runs.</p>"
+    cols = (("rouge1", "ROUGE-1"), ("rouge2", "ROUGE-2"), ("rougeL", "ROUGE-L"), ("rougeLsum", "ROUGE-Lsum"),
+            ("factuality", "factuality (share supported)"), ("comprehensiveness", "K-QA comprehensiveness"))
+    out = "<table><tr><th>run</th>" + "".join(f"<th>{h} [bootstrap 95%]</th>" for _, h in cols)
+    out += "<th>K-QA contradicted / answer</th><th>judge</th></tr>"
+    for i, r in gen:
+        m = r.summary["metrics"]
+        out += f"<tr><td>{_e(_label(r, i))}</td>" + "".join(
+            f"<td class=num>{_fmt(m.get(k, {}).get('value'), True)}{_ci(m.get(k, {}).get('bootstrap'))}</td>"
+            for k, _ in cols)
+        hall = m.get("hallucination", {})
+        out += (f"<td class=num>{_fmt(hall.get('value'), digits=2)}</td>"
+                f"<td>{_e((m.get('judge') or {}).get('name') or '–')}</td></tr>")
+    out += "</table>"
+    for i, r in gen:
+        ex = r.summary["metrics"].get("unsupported_examples") or []
+        if not ex:
+            continue
+        kqa = "kqa" in (r.summary.get("task") or [])
+        out += (f"<h3>{_e(_label(r, i))}: " + ("reference statements the answer contradicts" if kqa else
+                "statements the source does not support") + "</h3><table><tr><th>item</th><th>statement</th>"
+                "<th>verdict</th><th>closest source passage</th></tr>")
+        out += "".join(f"<tr><td><code>{_e(x.get('id'))}</code></td><td>{_e(x.get('claim'))}</td>"
+                       f"<td>{_e(x.get('verdict'))}</td><td>{_e(x.get('closest'))}</td></tr>" for x in ex)
+        out += "</table>"
+    return out
+
+
 def _comparisons(runs: list[RunFiles]) -> str:
     rows = []
     for (i, a), (j, b) in itertools.combinations(enumerate(runs), 2):
+        if _is_gen(a) or _is_gen(b):
+            continue  # no right / wrong per item to pair
         try:
             c = compare_runs(a.predictions, b.predictions)
         except ValueError:
@@ -202,6 +244,7 @@ def render_report(runs: list[RunFiles], title: str = "medllm evaluation report")
         "<p class=note>Run ids, dataset specs and directories are in the Runs table at the end.</p>",
         "<h2>Accuracy by subject</h2>", _subject_fig(runs),
         "<h2>Calibration and selective prediction</h2>", _calibration_figs(runs),
+        "<h2>Generation: ROUGE, factuality, K-QA</h2>", _generation(runs),
         "<h2>Paired comparison</h2>", _comparisons(runs),
         "<h2>Runs</h2><table><tr><th>#</th><th>run id</th><th>dataset spec</th><th>seed</th>"
         "<th>shots from</th><th>finished</th><th>directory</th></tr>",
