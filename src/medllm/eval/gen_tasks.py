@@ -22,6 +22,7 @@ Scores, each with a 95% percentile bootstrap CI over items:
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Sequence
@@ -54,8 +55,10 @@ def _mean_ci(values: Sequence[float], seed: int) -> dict[str, Any]:
     return {"value": float(np.mean(v)), "n": len(v), "bootstrap": [lo, hi]}
 
 
+@functools.lru_cache(maxsize=1)
 def default_judge() -> Any:
-    """The entailment judge the harness uses (see `benchmarks/entailment.py` for its agreement)."""
+    """The entailment judge the harness uses (see `benchmarks/entailment.py` for its agreement);
+    built once per process (loading MiniLM takes seconds), it holds no state between calls."""
     from medllm.trust.grounding import EmbeddingJudge
 
     return EmbeddingJudge()
@@ -85,7 +88,8 @@ class GenTask:
 
         return self.load_run(EvalConfig(dataset="", model=spec), [], None)
 
-    def load_run(self, config: Any, shots: Sequence[Question], settings: Any) -> GenPredictor:
+    def load_run(self, config: Any, shots: Sequence[Question], settings: Any, model: Any = None) -> GenPredictor:
+        """`model`: an open model to use (not closed here), else the one `config.model` names."""
         if config.strategy not in self.strategies:
             raise ValueError(f"--strategy {config.strategy!r}: a {self.kind} dataset is generated with "
                              f"{' or '.join(self.strategies)} (few-shot: --shots K --shots-from SPEC)")
@@ -93,7 +97,7 @@ class GenTask:
             raise ValueError(f"--shots-from must be a {self.kind} dataset like the one evaluated")
         from medllm.session import Session
 
-        session = Session.open(config.model, strategy="direct", settings=settings, audit=False,
+        session = Session.open(model if model is not None else config.model, strategy="direct", settings=settings, audit=False,
                                index=config.extra.get("index") if config.strategy == "rag" else None,
                                knowledge=("retriever",) if config.strategy == "rag" else ())
         try:

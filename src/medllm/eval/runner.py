@@ -295,7 +295,7 @@ def run_eval(
         if pending and item_task is not None:
             # generation kinds (gen_tasks) also need the run's shots, strategy and settings
             load_run = getattr(item_task, "load_run", None)
-            predictor = load_run(config, shots, settings) if load_run else item_task.load(config.model)
+            predictor = load_run(config, shots, settings, model) if load_run else item_task.load(config.model)
             batch = getattr(item_task, "batch", 64)
             try:
                 for start in range(0, len(pending), batch):
