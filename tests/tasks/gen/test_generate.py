@@ -4,6 +4,7 @@ note sections, question summaries, and the gated, audited pipeline the commands 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_note_sections_and_cleaning():
 
 
 def test_write_note_section_by_section(chat_model):
-    secs = [s for s in NOTE_SECTIONS if s.heading in ("CHIEF COMPLAINT", "ASSESSMENT AND PLAN")]
+    secs = [NOTE_SECTIONS[0], replace(NOTE_SECTIONS[-1], max_tokens=60)]  # short: the test's time
     g = write_note(VISIT, chat_model, sections=secs)
     assert g.calls == 2 and g.parts == 1
     assert g.text.startswith("CHIEF COMPLAINT\n\n") and "\n\nASSESSMENT AND PLAN\n\n" in g.text
@@ -46,6 +47,7 @@ def test_write_note_section_by_section(chat_model):
     assert "amoxicillin" in plan or "pneumonia" in plan  # the plan is about this visit
 
 
+@pytest.mark.slow
 def test_write_note_on_a_conversation_longer_than_the_window(chat_model):
     """A conversation that cannot fit is written from its parts (the 0.5B's window is 2048 here)."""
     long = "\n".join([VISIT] * 25)
