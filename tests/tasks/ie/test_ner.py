@@ -110,3 +110,12 @@ def test_long_sentence_is_tagged_through_several_windows(tagger):
     tags = tagger.tag_tokens([sent])[0]
     assert len(tags) == len(sent)
     assert tags[-4] == "B-Chemical"  # the last window is tagged too
+
+
+def test_disease_only_tagger_drops_chemicals(tagger):
+    from medllm.tasks.ie.ner import OnlyLabels
+
+    only = OnlyLabels(tagger, ("Disease",))
+    sent = "Cisplatin - induced nephrotoxicity".split()
+    assert only.tag_tokens([sent])[0] == ["O", "O", "O", "B-Disease"]
+    assert {s.label for s in only.tag("Cisplatin-induced nephrotoxicity")} == {"Disease"}

@@ -215,8 +215,14 @@ class MiniLMTagger:
             raise ValueError(f"{weights} does not fit the packaged MiniLM (missing {missing}, unexpected {unexpected})")
         model.eval()
         if quantize:
-            # int8 linear layers: ~2x faster on CPU; same devel F1 to the second decimal (benchmarks/ner.py).
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            import warnings
+
+            # int8 linear layers: ~2x faster on CPU (benchmarks/ner.py compares them with fp32).
+            # torch.ao's eager quantisation warns that it moves to torchao; torch is pinned here.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.filterwarnings("ignore", message=r".*quantize_per_tensor.*", category=UserWarning)
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         return cls(model=model, tok=tok, name=f"minilm-ner{'-int8' if quantize else ''}")
 
     def word_logprobs(self, sentences: list[list[str]]) -> list[np.ndarray]:
@@ -291,10 +297,32 @@ class SpacyTagger:
         return out
 
 
+@dataclass
+class OnlyLabels:
+    """Another tagger's output restricted to some labels (e.g. diseases only, as NCBI-disease
+    annotates): the other entities become O."""
+
+    inner: EntityTagger
+    labels: tuple[str, ...]
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.name = self.name or f"{self.inner.name}[{','.join(self.labels)}]"
+
+    def tag_tokens(self, sentences: list[list[str]]) -> list[list[str]]:
+        return [[t if t[2:] in self.labels else "O" for t in tags] for tags in self.inner.tag_tokens(sentences)]
+
+    def tag(self, text: str) -> list[Span]:
+        return [s for s in self.inner.tag(text) if s.label in self.labels]
+
+
 def load_tagger(name: str = "default") -> EntityTagger:
     """"default"/"minilm": the shipped MiniLM tagger (int8); "minilm-fp32": the same without
-    quantisation; "dictionary": the knowledge-graph linker (`dictionary.py`); "spacy:PATH": a
-    trained spaCy pipeline."""
+    quantisation; "disease"/"chemical": the default tagger's diseases or chemicals only;
+    "dictionary": the knowledge-graph linker (`dictionary.py`); "spacy:PATH": a trained spaCy
+    pipeline."""
+    if name in ("disease", "chemical"):
+        return OnlyLabels(MiniLMTagger.load(), (name.capitalize(),))
     if name in ("default", "minilm"):
         return MiniLMTagger.load()
     if name == "minilm-fp32":
@@ -305,4 +333,4 @@ def load_tagger(name: str = "default") -> EntityTagger:
         return dictionary.load_tagger()  # type: ignore[attr-defined,no-any-return]
     if name.startswith("spacy:"):
         return SpacyTagger.load(Path(name[len("spacy:") :]))
-    raise ValueError(f"unknown NER tagger {name!r}; use default, minilm-fp32, dictionary or spacy:PATH")
+    raise ValueError(f"unknown NER tagger {name!r}; use default, minilm-fp32, disease, chemical, dictionary or spacy:PATH")

@@ -131,7 +131,12 @@ def train_minilm(
     seed: int = 13,
     threads: int = 1,
     limit: int = 0,
+    init: Path | None = None,
+    with_fold_a: bool = False,
 ) -> dict:
+    """Fine-tune MiniLM; keep the epoch best on devel fold A. With `init` (an artefact folder)
+    training starts from that model; with `with_fold_a` devel fold A joins the training data, so
+    no fold is left to choose on and the last epoch is kept (fold B stays unseen either way)."""
     import torch
 
     torch.manual_seed(seed)
@@ -142,11 +147,17 @@ def train_minilm(
     if limit:
         random.Random(seed).shuffle(train)
         train = train[:limit]
+    if with_fold_a:
+        train += folds(read_iob(paths["bc5cdr/devel"], "bc5cdr"))[0] + folds(read_iob(paths["ncbi/devel"], "ncbi"))[0]
     dev_a = {
         "bc5cdr": folds(read_iob(paths["bc5cdr/devel"], "bc5cdr"))[0],
         "ncbi": folds(read_iob(paths["ncbi/devel"], "ncbi"))[0],
     }
     tok, model = build_model()
+    if init is not None:
+        from safetensors.torch import load_file
+
+        model.load_state_dict({k: v.float() for k, v in load_file(str(Path(init) / WEIGHTS_FILE)).items()}, strict=False)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
 
     # Encode once: windows of word pieces, each word's first piece carries its allowed tags.
@@ -204,6 +215,13 @@ def train_minilm(
                 print(f"epoch {epoch} step {bi}/{len(batches)} loss {run_loss / 50:.4f} {seen / (time.time() - t0):.1f} windows/s", flush=True)
                 run_loss = 0.0
         train_s = time.time() - t0
+        if with_fold_a:  # nothing left to choose on: keep the last epoch
+            history.append({"epoch": epoch, "train_s": round(train_s, 1)})
+            print(json.dumps(history[-1]), flush=True)
+            best, best_state = (0.0, epoch), shipped_state(model)
+            meta = _save_minilm(Path(out_dir), best_state, epoch, history, epochs, lr, batch_size, seed, limit)
+            meta = _note_stage(Path(out_dir), meta, init)
+            continue
         model.eval()
         tagger = MiniLMTagger(model=model, tok=tok)
         scores = {}
@@ -243,6 +261,19 @@ def _save_minilm(out_dir: Path, state: dict, epoch: int, history: list, epochs: 
     tmp = out_dir / (WEIGHTS_FILE + ".tmp")
     save_file(state, str(tmp))
     tmp.replace(out_dir / WEIGHTS_FILE)
+    atomic_write_text(out_dir / META_FILE, json.dumps(meta, indent=1) + "\n")
+    return meta
+
+
+def _note_stage(out_dir: Path, meta: dict, init: Path | None) -> dict:
+    """Record, in the artefact's metadata, the stage it continued from and the data it added."""
+    from medllm.atomic import atomic_write_text
+
+    meta["train"] = meta["train"] + ["BC5CDR-IOB/devel.tsv fold A", "NCBI-disease-IOB/devel.tsv fold A"]
+    meta["chosen_on"] = "fixed epoch count (fold A is training data here); devel fold B unseen"
+    if init is not None:
+        prev = Path(init) / META_FILE
+        meta["continued_from"] = json.loads(prev.read_text()) if prev.is_file() else str(init)
     atomic_write_text(out_dir / META_FILE, json.dumps(meta, indent=1) + "\n")
     return meta
 
@@ -289,7 +320,7 @@ def train_spacy(data: Path, out_dir: Path, epochs: int = 12, seed: int = 13) -> 
             for lab in labs:
                 scores[f"{corpus}/{lab}"] = round(prf(counts[lab])[2], 4)
         mean = float(np.mean(list(scores.values())))
-        history.append({"epoch": epoch, "loss": round(losses.get("ner", 0.0), 1), "devel_fold_a_f1": scores, "mean": round(mean, 4), "seconds": round(time.time() - t0, 1)})
+        history.append({"epoch": epoch, "loss": round(float(losses.get("ner", 0.0)), 1), "devel_fold_a_f1": scores, "mean": round(mean, 4), "seconds": round(time.time() - t0, 1)})
         print(json.dumps(history[-1]), flush=True)
         if mean > best[0]:
             best = (mean, epoch)
@@ -309,12 +340,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     ap.add_argument("--limit", type=int, default=0, help="train on this many sentences only (smoke runs)")
+    ap.add_argument("--init", type=Path, default=None, help="start from this artefact folder (a previous stage)")
+    ap.add_argument("--with-fold-a", action="store_true", help="also train on devel fold A; keep the last epoch")
     ap.add_argument("--spacy", type=Path, default=None, help="train the spaCy baseline into this folder instead")
     args = ap.parse_args(argv)
     if args.spacy:
         train_spacy(args.data, args.spacy, epochs=args.epochs, seed=args.seed)
     else:
-        train_minilm(args.data, args.out, args.epochs, args.lr, args.batch_size, args.seed, args.threads, args.limit)
+        train_minilm(args.data, args.out, args.epochs, args.lr, args.batch_size, args.seed, args.threads, args.limit, args.init, args.with_fold_a)
 
 
 if __name__ == "__main__":
