@@ -16,6 +16,7 @@ ratio to zero-shot. Every cell is a resumable `medllm eval` run under
 $MEDLLM_HOME/runs/accuracy/, the response cache off, llama.cpp on --threads threads.
 
     nice python benchmarks/accuracy.py --models qwen2.5-coder-0.5b-instruct --slice tune -n 100
+    nice python benchmarks/accuracy.py --models qwen2.5-coder-0.5b-instruct --cost 20   # k-shot cost
     nice python benchmarks/accuracy.py --models qwen2.5-coder-1.5b-instruct --slice report -n 200 \\
         --methods zero-shot,3-shot,3-shot+pride
 """
@@ -64,7 +65,14 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=100, help="items of the slice")
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cost", type=int, default=0, metavar="N",
+                    help="instead: time zero-shot vs 3- and 10-shot (cached, from scratch) on N items")
     args = ap.parse_args()
+    if args.cost:
+        for name in args.models.split(","):
+            for k in (3, 10):
+                cost_interleaved(name, args.cost, k, args.threads)
+        return
 
     import torch
 
@@ -130,6 +138,51 @@ def main() -> None:
                 del res
         finally:
             model.close()
+
+
+def cost_interleaved(model_name: str, n: int, shots: int, threads: int) -> None:
+    """What k-shot costs next to zero-shot under the same load: for each item, zero-shot,
+    k-shot on the prefix cache, and k-shot decoded from scratch (what each item paid before the
+    cache) are timed back to back, so other jobs on the machine slow all three alike. The
+    cached k-shot runs on its own model instance: the cache holds the previous context only,
+    so in one run (one model, one prefix) it is never evicted, as here."""
+    import time
+
+    from medllm.config import load_settings
+    from medllm.eval.datasets import load_dataset
+    from medllm.models import load_model
+    from medllm.tasks.prompts import loglik_requests
+
+    qs = load_dataset(MEDMCQA).questions
+    items, shots_qs = qs[SLICES["report"] : SLICES["report"] + n], qs[1500 : 1500 + shots]
+    settings = load_settings(cache=False, n_threads=threads)
+    model = load_model(f"llamacpp:{model_name}", settings, cache=False)
+    kshot = load_model(f"llamacpp:{model_name}", settings, cache=False)
+    names = ("zero-shot", f"{shots}-shot, prefix cache", f"{shots}-shot, from scratch")
+    secs = dict.fromkeys(names, 0.0)
+    identical = True
+    try:
+        for q in items:
+            zctx, conts = loglik_requests(q)
+            kctx, _ = loglik_requests(q, shots_qs)
+            t0 = time.perf_counter()
+            model.loglikelihood([(zctx, c) for c in conts])
+            t1 = time.perf_counter()
+            cached = kshot.loglikelihood([(kctx, c) for c in conts])
+            t2 = time.perf_counter()
+            # the old per-item cost: the whole context decoded once (" A".." D" are one token each)
+            scratch = model.loglikelihood([(kctx, conts[0])], share_prefix=False)
+            t3 = time.perf_counter()
+            identical = identical and cached[0].logprob == scratch[0].logprob
+            for name, dt in zip(names, (t1 - t0, t2 - t1, t3 - t2), strict=True):
+                secs[name] += dt
+    finally:
+        model.close()
+        kshot.close()
+    print(f"\ncost, interleaved: {model_name}, MedMCQA dev_a items {SLICES['report']}.., n={n}, "
+          f"{threads} thread(s); cached and from-scratch scores bit-identical: {identical}")
+    for name, sec in secs.items():
+        print(f"  {name:<24} {sec / n:6.2f} s/item  {sec / secs['zero-shot']:5.2f}x zero-shot")
 
 
 def _read(out: Path) -> list[dict]:
