@@ -10,12 +10,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-TaskKind = Literal["mcq", "yesno", "nli", "open", "fake", "ner", "assertion", "note", "section", "summary", "kqa"]
+TaskKind = Literal["mcq", "yesno", "nli", "open", "fake", "ner", "assertion", "note", "section", "summary", "kqa",
+                   "rubric"]
 """mcq: pick one option; yesno: yes/no/maybe; nli: supports/refutes/neutral;
 open: free text; fake: a nonsense question the model should decline (Med-HALT);
 ner: tag a sentence's tokens (IOB); assertion: is a target mention negated, historical, ... (NegEx);
 note / section / summary: generate a visit note, a note section, a short question (gold: the
-reference text); kqa: a free-text answer scored against must-have statements."""
+reference text); kqa: a free-text answer scored against must-have statements; rubric: a reply
+scored against rubric criteria (HealthBench)."""
 
 
 class Choice(BaseModel):

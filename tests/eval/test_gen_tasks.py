@@ -109,3 +109,40 @@ def test_mtsdialog_few_shot_run(shared_data, chat_model, tmp_path):
                    out_dir=tmp_path / "m")
     rec = json.loads((Path(res.out_dir) / "predictions.jsonl").read_text().splitlines()[0])
     assert rec["shot_ids"] and rec["shot_ids"][0].startswith("train-") and rec["pred"]
+
+
+def test_rubric_scheme_clips_and_subtracts():
+    from medllm.eval.gen_tasks import Criterion, score_rubric
+
+    class Says:  # a grader that reads the reply literally: stands in for the model in this arithmetic test
+        def meets(self, conversation, response, criterion):
+            return criterion.split("'")[1] in response
+
+    rubric = [Criterion("mentions 'ibuprofen'", 5), Criterion("mentions 'see a doctor'", 3),
+              Criterion("mentions 'double the dose'", -4)]
+    assert score_rubric("", "Take ibuprofen; see a doctor if it persists.", rubric, Says()).score == 1.0
+    s = score_rubric("", "Take ibuprofen and double the dose.", rubric, Says())
+    assert s.points_met == 1 and s.points_possible == 8 and s.score == pytest.approx(1 / 8)
+    assert score_rubric("", "double the dose", rubric, Says()).score == 0.0  # clipped
+
+
+def test_healthbench_loader_and_model_grader(tmp_path, chat_model):
+    from medllm.eval.gen_tasks import ModelGrader, parse_rubric
+
+    f = tmp_path / "hb.jsonl"
+    rows = [{"prompt_id": "p1", "prompt": [{"role": "user", "content": "Can I take ibuprofen for a headache?"}],
+             "rubrics": [{"criterion": "States that ibuprofen can relieve headaches", "points": 5},
+                         {"criterion": "Recommends more than 3200 mg a day", "points": -8}]},
+            {"prompt_id": "p2", "prompt": "hi", "rubrics": [{"criterion": "", "points": 1}]}]
+    f.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    with pytest.raises(DatasetError, match="line 2, field 'rubrics'"):
+        load_dataset(f"healthbench:{f}")
+    q = load_dataset(f"healthbench:{f}", skip_invalid=True).questions[0]
+    assert q.task == "rubric" and q.question.startswith("user: Can I take ibuprofen")
+    g = ModelGrader(chat_model)
+    rubric = parse_rubric(q.metadata["rubrics"])
+    good = "Yes. Ibuprofen relieves most headaches; take 200-400 mg with food, at most 1200 mg a day without advice."
+    # the 0.5B is a weak grader: it ranks a reply that meets the criterion above one that does not,
+    # and above the content-free reply its verdicts are calibrated against
+    assert g.margin(q.question, good, rubric[0].text) > g.margin(q.question, "I like trains.", rubric[0].text)
+    assert g.meets(q.question, good, rubric[0].text)

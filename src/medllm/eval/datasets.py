@@ -629,6 +629,32 @@ def _kqa(ds: DatasetSpec) -> Iterator[Item]:
     return _records(ds, make)
 
 
+def _healthbench(ds: DatasetSpec) -> Iterator[Item]:
+    """HealthBench-style rubric files as JSON lines: {prompt_id, prompt [{role, content}, ...] or
+    a string, rubrics [{criterion, points}, ...]}. Task "rubric": `question` the conversation
+    (role: text per line), metadata the rubric."""
+
+    def make(where: str, rec: dict[str, Any]) -> Question:
+        prompt = _need(ds, where, rec, "prompt")
+        if isinstance(prompt, list):
+            if not all(isinstance(m, dict) and "content" in m for m in prompt):
+                raise DatasetError(ds.path, where, "prompt", "expected a list of {role, content} messages")
+            text = "\n".join(f"{m.get('role', 'user')}: {m['content']}" for m in prompt)
+        else:
+            text = str(prompt)
+        rub = _need(ds, where, rec, "rubrics")
+        try:
+            from medllm.eval.gen_tasks import parse_rubric
+
+            parse_rubric(rub if isinstance(rub, list) else [None])
+        except ValueError as e:
+            raise DatasetError(ds.path, where, "rubrics", str(e).split(": ", 1)[-1]) from None
+        return Question(id=str(rec.get("prompt_id") or rec.get("id") or where), question=text, task="rubric",
+                        metadata={"rubrics": rub})
+
+    return _records(ds, make)
+
+
 LOADERS: dict[str, Callable[[DatasetSpec], Iterator[Item]]] = {
     "medqa": _medqa,
     "medmcqa": _medmcqa,
@@ -644,4 +670,5 @@ LOADERS: dict[str, Callable[[DatasetSpec], Iterator[Item]]] = {
     "mtsdialog": _mtsdialog,
     "meqsum": _meqsum,
     "kqa": _kqa,
+    "healthbench": _healthbench,
 }

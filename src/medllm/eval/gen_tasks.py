@@ -245,4 +245,95 @@ def score_kqa(answer: str, must_have: Sequence[str], nice_to_have: Sequence[str]
     }
 
 
-GEN_TASKS = {t.kind: t for t in (NoteTask(), SectionTask(), SummaryTask(), KqaTask())}
+
+
+# ------------------------------------------------------------------ rubric (HealthBench)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    text: str
+    points: float  # negative for an undesirable behaviour
+
+
+@dataclass
+class RubricScore:
+    score: float  # points met / positive points, clipped to [0, 1]
+    met: list[bool]
+    points_met: float
+    points_possible: float
+
+
+GRADER_PROMPT = (
+    "You grade a medical assistant's reply against one rubric criterion.\n\nConversation:\n{conversation}\n\n"
+    "Reply:\n{response}\n\nCriterion: {criterion}\n\nDoes the reply meet the criterion? Answer yes or no.\nAnswer:"
+)
+
+
+class ModelGrader:
+    """A local model grading one criterion at a time: met when its log P(" yes") - log P(" no")
+    for the reply beats the same margin for a content-free reply ("N/A"). Small models lean to
+    one answer whatever the reply; the content-free margin measures that lean (contextual
+    calibration, Zhao et al. 2021)."""
+
+    def __init__(self, model: Any):
+        self.model = model
+        self.name = f"{model.info.name} yes/no by log-likelihood, calibrated, one criterion at a time"
+
+    def margin(self, conversation: str, response: str, criterion: str) -> float:
+        ctx = GRADER_PROMPT.format(conversation=conversation, response=response, criterion=criterion)
+        yes, no = self.model.loglikelihood([(ctx, " yes"), (ctx, " no")])
+        return yes.logprob - no.logprob
+
+    def meets(self, conversation: str, response: str, criterion: str) -> bool:
+        return self.margin(conversation, response, criterion) > self.margin(conversation, "N/A", criterion)
+
+
+def parse_rubric(items: Sequence[Any], where: str = "rubric") -> list[Criterion]:
+    """HealthBench rubric items ({criterion, points, ...}) as criteria; a clear error otherwise."""
+    out = []
+    for i, it in enumerate(items):
+        if not isinstance(it, dict) or not str(it.get("criterion", "")).strip() or not isinstance(it.get("points"), int | float):
+            raise ValueError(f"{where}, rubric item {i}: needs a non-empty 'criterion' and numeric 'points'")
+        out.append(Criterion(str(it["criterion"]).strip(), float(it["points"])))
+    if not any(c.points > 0 for c in out):
+        raise ValueError(f"{where}: no criterion with positive points, so no score can be computed")
+    return out
+
+
+def score_rubric(conversation: str, response: str, rubric: Sequence[Criterion], grader: Any) -> RubricScore:
+    """HealthBench's scheme: each criterion judged on its own; the score is the points of the
+    criteria met (negative ones subtract) over the sum of the positive points, clipped to [0, 1]."""
+    met = [bool(grader.meets(conversation, response, c.text)) for c in rubric]
+    got = sum(c.points for c, m in zip(rubric, met, strict=True) if m)
+    possible = sum(c.points for c in rubric if c.points > 0)
+    if possible <= 0:
+        raise ValueError("a rubric needs at least one criterion with positive points")
+    return RubricScore(min(1.0, max(0.0, got / possible)), met, got, possible)
+
+
+class RubricTask(GenTask):
+    """`healthbench:` files: the run's model replies to the conversation, then grades its own
+    reply criterion by criterion (a `ModelGrader` on the same model: say so when reporting)."""
+
+    kind = "rubric"
+
+    def generate(self, p: GenPredictor, q: Question) -> Any:
+        from medllm.tasks.gen import answer_question
+
+        return answer_question(q.question, p.model, max_tokens=256)
+
+    def score(self, p: GenPredictor, q: Question, pred: str) -> dict[str, Any]:
+        rubric = parse_rubric(q.metadata["rubrics"], f"item {q.id}")
+        s = score_rubric(q.question, pred, rubric, ModelGrader(p.model))
+        return {"rubric_score": s.score, "criteria_met": s.met, "points_met": s.points_met,
+                "points_possible": s.points_possible, "grader": ModelGrader(p.model).name}
+
+    def summarize(self, records: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
+        out = super().summarize(records, seed)
+        out["rubric_score"] = _mean_ci([r["rubric_score"] for r in records], seed)
+        out["judge"] = {"value": None, "name": records[0].get("grader") if records else None}
+        return out
+
+
+GEN_TASKS = {t.kind: t for t in (NoteTask(), SectionTask(), SummaryTask(), KqaTask(), RubricTask())}
