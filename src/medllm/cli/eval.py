@@ -7,6 +7,9 @@ Dataset specs: KIND:PATH, then optionally #SUBSET and ?KEY=VALUE&KEY=VALUE. KIND
 medqa, medmcqa, pubmedqa (?context=0 for question only, ?labels=FILE), mmlu, mirage
 (#mmlu, #medqa, #medmcqa, #pubmedqa or #bioasq), healthver, medhalt, jsonl
 (?question=F&options=F&answer=F&answer_base=0|1&task=mcq|yesno|nli|fake).
+Generation (scored with ROUGE-1/2/L, factuality against the source, K-QA comprehensiveness and
+hallucination, bootstrap CIs): aci (#train / #valid), mtsdialog (#train / #validation), meqsum,
+kqa (--strategy rag for retrieval), healthbench (rubric files); few-shot with --shots K --shots-from SPEC.
 A run killed at any moment resumes when the same command is started again.
 """
 
