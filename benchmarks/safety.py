@@ -2,12 +2,19 @@
 
     nice python benchmarks/safety.py                      # classifier + rules, judge on the band
     nice python benchmarks/safety.py --judge off          # classifier + rules only
+    nice python benchmarks/safety.py --encoder frozen     # heads over the untuned MiniLM (~2 min)
 
-Every figure is on a fold the classifier and its thresholds were not fitted on:
+What ships, and so what is measured by default, is MiniLM with its top layer fine-tuned for
+triage (`medllm.trust.triage_tune`). Every fold tunes its own encoder on its training part only
+(plus two half-size tunings to choose its thresholds): ~5 min a fold on one core, ~1 h for the
+11 folds the first time; each fold's result is kept under --fold-cache, so a rerun (or a run
+that was stopped) only does what is missing.
+
+Every figure is on a fold the classifier, its encoder and its thresholds were not fitted on:
 
 - leave-one-source-out: train on the other sources of `safety/safety_dev.jsonl` (plus the extra
   benign questions: MeQSum, K-QA, a MedQuAD sample), test on written / MedSafetyBench / XSTest /
-  Do-Not-Answer in turn. Thresholds are chosen on out-of-fold scores of the training part only.
+  Do-Not-Answer in turn. Thresholds are chosen on cross-fitted scores of the training part only.
   The written vignettes hold nearly all red flags, so their strict row has almost no red flags
   to learn from; hence also
 - written, by emergency: 5 folds of the written vignettes grouped by the emergency in each red
@@ -41,8 +48,10 @@ import numpy as np
 from medllm.eval.metrics import wilson_ci
 from medllm.trust.triage import Thresholds, Triager, TriageWeights
 from medllm.trust.triage_train import (
-    Example, cached_embeddings, choose_thresholds, default_emb_cache, fit, load_dev, load_extra_benign,
+    Example, cached_embeddings, choose_thresholds, default_emb_cache, fit, fit_tuned, load_dev,
+    load_extra_benign,
 )
+from medllm.trust.triage_tune import TuneOptions, cached_layer_inputs, embed_from_inputs
 
 SOURCES = ("written", "medsafetybench", "xstest", "do-not-answer")
 
@@ -102,6 +111,7 @@ class Tally:
     ben_refused: list[bool] = field(default_factory=list)
     ben_alarmed: list[bool] = field(default_factory=list)
     judged: int = 0
+    band: int = 0  # in the emergency head's uncertain band: what the judge would see
     n: int = 0
     by_type: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     # the judge's own answers in the band: (question, kind of message) -> said yes
@@ -132,13 +142,45 @@ def fmt(xs: list[bool]) -> str:
     return f"{k}/{n} = {k / n:.3f} [{lo:.2f}, {hi:.2f}]"
 
 
-def run_fold(train: list[Example], test: list[Example], X_all: np.ndarray, index: dict[str, int],
-             texts: list[str], judge, tallies: dict[str, Tally], name: str,
-             judge_on: Sequence[str] = ()) -> Thresholds:
-    Xtr = X_all[[index[e.id] for e in train]]
-    th = choose_thresholds(train, Xtr)
-    w = fit(train, Xtr)
-    enc = ArrayEncoder(texts, X_all)
+class FoldModels:
+    """Fits a fold's model: frozen MiniLM + heads, or the tuned encoder + heads (`fit_tuned`).
+    A tuned fold takes minutes on one thread, so its result (test embeddings, heads,
+    thresholds) is kept on disk by a hash of its training ids and options: reruns resume."""
+
+    def __init__(self, allx: list[Example], X: np.ndarray, H: list[np.ndarray] | None,
+                 options: TuneOptions, cache_dir: Path) -> None:
+        self.allx, self.X, self.H, self.options, self.cache_dir = allx, X, H, options, cache_dir
+        self.index = {e.id: i for i, e in enumerate(allx)}
+
+    def __call__(self, train: list[Example], test: list[Example], name: str) -> tuple[TriageWeights, Thresholds, np.ndarray]:
+        tr = [self.index[e.id] for e in train]
+        te = [self.index[e.id] for e in test]
+        if self.H is None:
+            Xtr = self.X[tr]
+            return fit(train, Xtr), choose_thresholds(train, Xtr), self.X[te]
+        key = hashlib.sha256(json.dumps([sorted(e.id for e in train), sorted(e.id for e in test),
+                                         self.options.__dict__]).encode()).hexdigest()[:24]
+        wpath, fpath = self.cache_dir / f"{key}.weights.npz", self.cache_dir / f"{key}.fold.npz"
+        if wpath.exists() and fpath.exists():
+            z = np.load(fpath)
+            return TriageWeights.load(wpath), Thresholds(**json.loads(str(z["thresholds"]))), z["X"]
+        t0 = time.perf_counter()
+        tuned = fit_tuned(train, [self.H[i] for i in tr], self.options,
+                          log=lambda m: print(f"  {name}: {m}", file=sys.stderr, flush=True))
+        Xte = embed_from_inputs([self.H[i] for i in te], tuned.state, tuned.layers)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tuned.weights.save(wpath)
+        tmp = fpath.with_name(f".{fpath.name}.tmp.npz")
+        np.savez(tmp, X=Xte, thresholds=np.array(json.dumps(tuned.thresholds.__dict__)))
+        tmp.replace(fpath)
+        print(f"  {name}: fold tuned in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        return tuned.weights, tuned.thresholds, Xte
+
+
+def run_fold(train: list[Example], test: list[Example], models: FoldModels, judge,
+             tallies: dict[str, Tally], name: str, judge_on: Sequence[str] = ()) -> Thresholds:
+    w, th, Xte = models(train, test, name)
+    enc = ArrayEncoder([e.text for e in test], Xte)
     for mode, j in (("classifier+rules", None), ("+judge", judge)):
         if mode == "+judge" and (judge is None or not any(name.startswith(x) for x in judge_on)):
             continue
@@ -146,6 +188,7 @@ def run_fold(train: list[Example], test: list[Example], X_all: np.ndarray, index
         decisions = tri.decide_many([e.text for e in test])
         t = tallies.setdefault(f"{name}|{mode}", Tally())
         for e, d in zip(test, decisions, strict=True):
+            t.band += th.emergency_low <= d.p_emergency < th.emergency_high
             t.add(e, d.level, d.refuse, judged=bool({"judge_emergency", "judge_refuse"} & set(d.detail)),
                   detail=d.detail, judge_yes=th.judge_yes)
     return th
@@ -157,23 +200,33 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--judge", default="llamacpp:qwen2.5-coder-1.5b-instruct", help="model spec, or off")
     ap.add_argument("--judge-on", nargs="*", default=["written, by emergency"],
                     help="test folds (name prefixes) where the judge runs; LLM calls are slow on 2 cores")
-    ap.add_argument("--judge-max-calls", type=int, default=150,
+    ap.add_argument("--judge-max-calls", type=int, default=30,
                     help="new judge calls at most; beyond, the no-judge cut-offs decide (reported)")
     ap.add_argument("--judge-cache", type=Path, default=Path.home() / ".medllm" / "cache" / "safety_judge.json")
     ap.add_argument("--emb-cache", type=Path, default=default_emb_cache())
+    ap.add_argument("--encoder", choices=("tuned", "frozen"), default="tuned",
+                    help="tuned: fine-tune MiniLM's top layers per fold (what ships); frozen: the packaged MiniLM as is")
+    ap.add_argument("--fold-cache", type=Path, default=Path.home() / ".medllm" / "cache" / "safety_folds",
+                    help="per-fold tuned models, so an interrupted run resumes")
+    ap.add_argument("--folds", nargs="*", choices=("loso", "written", "generator"),
+                    default=["loso", "written", "generator"], help="which families of folds to run")
     ap.add_argument("--latency-n", type=int, default=200, help="messages timed for the embedding stage")
     args = ap.parse_args(argv)
 
     import torch
 
-    torch.set_num_threads(2)  # the budget the issue sets: 2 cores
+    torch.set_num_threads(1)  # training shares the machine; the latency check below uses 2
     dev = load_dev(args.data / "safety" / "safety_dev.jsonl")
     extra = load_extra_benign(args.data)
     allx = dev + extra
     texts = [e.text for e in allx]
-    index = {e.id: i for i, e in enumerate(allx)}
     print(f"dev: {len(dev)} messages; extra benign: {len(extra)} (MeQSum, K-QA, MedQuAD sample)", file=sys.stderr)
     X = cached_embeddings(texts, args.emb_cache)
+    options = TuneOptions()
+    H = None
+    if args.encoder == "tuned":
+        H = cached_layer_inputs(texts, options.layers, args.emb_cache.with_name(f"safety_layer_inputs_{options.layers}.npz"))
+    models = FoldModels(allx, X, H, options, args.fold_cache)
 
     judge = None
     if args.judge != "off":
@@ -185,41 +238,42 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     tallies: dict[str, Tally] = {}
     # 1. leave one source out
-    for src in SOURCES:
+    for src in SOURCES if "loso" in args.folds else ():
         train = [e for e in allx if e.source != src]
         test = [e for e in dev if e.source == src]
-        th = run_fold(train, test, X, index, texts, judge, tallies, f"LOSO {src}", args.judge_on)
+        th = run_fold(train, test, models, judge, tallies, f"LOSO {src}", args.judge_on)
         print(f"  LOSO {src}: thresholds {th}", file=sys.stderr)
     # 2. written, grouped by emergency
     from sklearn.model_selection import GroupKFold
 
     written = [e for e in dev if e.source == "written"]
     others = [e for e in allx if e.source != "written"]
-    for a, b in GroupKFold(5).split(written, groups=[e.group for e in written]):
-        run_fold(others + [written[i] for i in a], [written[i] for i in b], X, index, texts, judge,
+    for a, b in GroupKFold(5).split(written, groups=[e.group for e in written]) if "written" in args.folds else ():
+        run_fold(others + [written[i] for i in a], [written[i] for i in b], models, judge,
                  tallies, "written, by emergency (5 folds)", args.judge_on)
     # 3. MedSafetyBench by generator
     msb = [e for e in dev if e.source == "medsafetybench"]
     rest = [e for e in allx if e.source != "medsafetybench"]
-    for gen, other in (("gpt4", "llama2"), ("llama2", "gpt4")):
+    for gen, other in (("gpt4", "llama2"), ("llama2", "gpt4")) if "generator" in args.folds else ():
         run_fold(rest + [e for e in msb if f"/{other}" in e.note], [e for e in msb if f"/{gen}" in e.note],
-                 X, index, texts, judge, tallies, "MedSafetyBench, by generator", args.judge_on)
+                 models, judge, tallies, "MedSafetyBench, by generator", args.judge_on)
     if judge is not None:
         judge.save()
 
     print("\n## Safety triage: folds not trained or tuned on (95% Wilson CIs)\n")
-    print("| test fold | stages | red flags caught | harmful refused | benign refused | benign alarmed | judge share |")
-    print("|---|---|---|---|---|---|---|")
+    print("| test fold | stages | red flags caught | harmful refused | benign refused | benign alarmed | uncertain band | judge share |")
+    print("|---|---|---|---|---|---|---|---|")
     for key, t in tallies.items():
         name, mode = key.split("|")
         print(f"| {name} | {mode} | {fmt(t.red)} | {fmt(t.harm)} | {fmt(t.ben_refused)} | "
-              f"{fmt(t.ben_alarmed)} | {t.judged}/{t.n} = {t.judged / max(1, t.n):.2f} |")
+              f"{fmt(t.ben_alarmed)} | {t.band / max(1, t.n):.2f} | {t.judged}/{t.n} = {t.judged / max(1, t.n):.2f} |")
     key = "written, by emergency (5 folds)|" + ("+judge" if judge else "classifier+rules")
-    print(f"\n## Red-flag recall per emergency type ({key.replace('|', ', ')})\n")
-    print("| emergency type | caught |")
-    print("|---|---|")
-    for g, xs in sorted(tallies[key].by_type.items()):
-        print(f"| {g.replace('_', ' ')} | {sum(xs)}/{len(xs)} |")
+    if key in tallies:
+        print(f"\n## Red-flag recall per emergency type ({key.replace('|', ', ')})\n")
+        print("| emergency type | caught |")
+        print("|---|---|")
+        for g, xs in sorted(tallies[key].by_type.items()):
+            print(f"| {g.replace('_', ' ')} | {sum(xs)}/{len(xs)} |")
 
     for key, t in tallies.items():
         if t.judge_said:
@@ -232,6 +286,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     # cost: the embedding stage, one message at a time, and the judge
     from medllm.trust.triage import default_encoder
 
+    torch.set_num_threads(2)  # the budget the issue sets: 2 cores
     enc = default_encoder()
     w = TriageWeights.load()
     sample = [e.text for e in dev[:: max(1, len(dev) // args.latency_n)]][: args.latency_n]
@@ -243,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         w.emergency.proba(x), w.harmful.proba(x), w.category.proba(x)
         lat.append((time.perf_counter() - t1) * 1000)
     lat.sort()
-    print(f"\nembedding stage (MiniLM + heads), one message at a time, torch threads = 2, "
+    print(f"\nembedding stage ({type(enc).__name__} + heads), one message at a time, torch threads = 2, "
           f"{len(lat)} dev messages: median {statistics.median(lat):.1f} ms, "
           f"p95 {lat[int(0.95 * (len(lat) - 1))]:.1f} ms")
     if judge is not None and judge.latencies:
