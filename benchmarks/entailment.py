@@ -142,10 +142,11 @@ def main() -> None:
 
         m = load_model(spec, load_settings(), cache=False)
         try:
-            j = ModelJudge(m, emb)
-            t = time.perf_counter()
-            pred = judge_all(j, pairs)
-            report(f"{j.name} (no tuning)", gold, pred, time.perf_counter() - t)
+            for cal in (False, True):
+                j = ModelJudge(m, emb, calibrate=cal)
+                t = time.perf_counter()
+                pred = judge_all(j, pairs)
+                report(f"{j.name} (no tuning)", gold, pred, time.perf_counter() - t)
         finally:
             m.close()
 

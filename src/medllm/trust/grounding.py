@@ -287,10 +287,15 @@ class ModelJudge:
 
     ANSWERS: tuple[tuple[str, Verdict], ...] = ((" yes", "entailed"), (" no", "contradicted"), (" unclear", "neutral"))
 
-    def __init__(self, model: Model, embedder: Any = None, k: int = 3, size: int = 2):
-        self.model, self.k = model, k
+    def __init__(self, model: Model, embedder: Any = None, k: int = 3, size: int = 2, calibrate: bool = True):
+        self.model, self.k, self.calibrate = model, k, calibrate
         self.ranker = EmbeddingJudge(embedder, size=size)
-        self.name = f"{model.info.name} yes/no/unclear by log-likelihood over the {k} closest windows"
+        how = ", calibrated on a content-free text" if calibrate else ""
+        self.name = f"{model.info.name} yes/no/unclear by log-likelihood over the {k} closest windows{how}"
+
+    def _logprobs(self, premise: str, hypothesis: str) -> list[float]:
+        ctx = ENTAIL_PROMPT.format(premise=premise, hypothesis=hypothesis)
+        return [r.logprob for r in self.model.loglikelihood([(ctx, a) for a, _ in self.ANSWERS])]
 
     def judge(self, premise: str, hypotheses: Sequence[str]) -> list[Judgement]:
         if not hypotheses:
@@ -300,8 +305,9 @@ class ModelJudge:
         for h, row in zip(hypotheses, sims, strict=True):
             top = sorted(row.argsort()[::-1][: self.k].tolist())  # in source order
             text = "\n".join(windows[i] for i in top)
-            ctx = ENTAIL_PROMPT.format(premise=text, hypothesis=h)
-            lps = [r.logprob for r in self.model.loglikelihood([(ctx, a) for a, _ in self.ANSWERS])]
+            lps = self._logprobs(text, h)
+            if self.calibrate:  # small models lean to one answer; "N/A" as the text measures the lean
+                lps = [a - b for a, b in zip(lps, self._logprobs("N/A", h), strict=True)]
             best = max(range(3), key=lambda i: lps[i])
             second = max(lp for i, lp in enumerate(lps) if i != best)
             out.append(Judgement(self.ANSWERS[best][1], lps[best] - second, windows[int(row.argmax())]))
