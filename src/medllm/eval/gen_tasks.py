@@ -105,7 +105,10 @@ class GenTask:
         except BaseException:
             session.close()
             raise
-        return GenPredictor(session, session.answering_model(), judge, list(shots), config.strategy)
+        model_seen = session.answering_model()
+        if hasattr(model_seen, "restore_output"):
+            model_seen.restore_output = False  # as the runner does: predictions hold what the model wrote, over surrogates
+        return GenPredictor(session, model_seen, judge, list(shots), config.strategy)
 
     def generate(self, p: GenPredictor, q: Question) -> Any:  # -> medllm.tasks.gen.Generated
         raise NotImplementedError
