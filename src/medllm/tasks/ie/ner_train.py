@@ -6,13 +6,17 @@ a word tagged O may still be a chemical: the loss there is the marginal likeliho
 tags ({O, B-Chemical, I-Chemical}) instead of a one-hot target. The word-piece embeddings stay
 frozen (they come from the packaged base at load time, which keeps the artefact ~22 MB).
 
-The epoch is chosen on devel fold A (the first half of each devel file); benchmarks/ner.py
-reports fold B (the second half) apart from it.
+Two stages (`make ner-model`): (1) train splits only, the best of 3 epochs on devel fold A (the
+first half of each devel file); (2) from that model, one more epoch at a lower rate over train
+plus devel fold A, kept as it ends (an epoch count fixed in advance, nothing chosen). Devel
+fold B (the second half) is never trained or chosen on; benchmarks/ner.py reports it.
 
 spaCy (baseline, not shipped): a blank English pipeline with a CNN tok2vec and NER, trained on
 the same train splits with spaCy's own update loop.
 
-    python -m medllm.tasks.ie.ner_train --data ../shared/data            # MiniLM -> ner_model/
+    python -m medllm.tasks.ie.ner_train --data ../shared/data --out build/ner-stage1
+    python -m medllm.tasks.ie.ner_train --data ../shared/data --epochs 1 --lr 5e-5 \
+        --init build/ner-stage1 --with-fold-a                           # -> ner_model/
     python -m medllm.tasks.ie.ner_train --data ../shared/data --spacy build/ner-spacy
 """
 
