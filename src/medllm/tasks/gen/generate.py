@@ -17,7 +17,8 @@ from medllm.models.base import Completion, GenParams, Message, Model
 
 SCRIBE = ("You are a careful medical scribe. You write clinical documentation from what was said in a "
           "doctor-patient conversation. Write only facts stated in the conversation; never invent "
-          "findings, results or plans. Use standard clinical wording and the third person.")
+          "findings, results, plans, ages or names. Use standard clinical wording, the third person and "
+          "plain text (no markdown).")
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,9 @@ class NoteSection:
 NOTE_SECTIONS: tuple[NoteSection, ...] = (
     NoteSection("CHIEF COMPLAINT", "the reason for the visit in a few words", 24),
     NoteSection("HISTORY OF PRESENT ILLNESS",
-                "a paragraph on the patient (age, sex, relevant history), the present complaints, their onset, "
-                "course and severity, what helps or worsens them, and current medications", 220),
+                "one or two paragraphs of prose on the present complaints, their onset, course and severity, "
+                "what helps or worsens them, relevant history and current medications (the patient's age and "
+                "sex only if stated)", 220),
     NoteSection("REVIEW OF SYSTEMS",
                 "the symptoms the patient reports or denies, one bullet per body system "
                 "(for example '• Cardiovascular: Denies chest pain.')", 90),
@@ -83,6 +85,7 @@ def _params(params: GenParams | None, max_tokens: int) -> GenParams:
 def _clean(text: str, heading: str | None = None) -> str:
     """Drop what small models add around the asked-for text: code fences, a repeated heading."""
     t = re.sub(r"```[a-z]*", "", text).strip()
+    t = re.sub(r"\*\*(.+?)\*\*", r"\1", t)  # markdown bold, which notes do not use
     # a lead-in line ("The history of present illness section ... is as follows:", "Summary:")
     first, _, rest = t.partition("\n")
     if rest.strip() and first.rstrip().endswith(":") and re.search(
