@@ -25,8 +25,8 @@ Every figure is on a fold the classifier, its encoder and its thresholds were no
 
 The judge (a local model, few-shot, yes/no by log-likelihood) runs only on the uncertain band;
 its share and latency are printed. The embedding stage's latency is measured one message at a
-time on 2 threads. The README's old phrasing checks are unit tests now
-(tests/trust/test_safety_phrasings.py), not figures.
+time (1 torch thread by default; --latency-threads 2 on a quiet machine). The README's old
+phrasing checks are unit tests now (tests/trust/test_safety_phrasings.py), not figures.
 """
 
 from __future__ import annotations
@@ -210,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     help="per-fold tuned models, so an interrupted run resumes")
     ap.add_argument("--folds", nargs="*", choices=("loso", "written", "generator"),
                     default=["loso", "written", "generator"], help="which families of folds to run")
+    ap.add_argument("--latency-threads", type=int, default=1, help="torch threads for the latency check (at most 2)")
     ap.add_argument("--latency-n", type=int, default=200, help="messages timed for the embedding stage")
     args = ap.parse_args(argv)
 
@@ -286,7 +287,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     # cost: the embedding stage, one message at a time, and the judge
     from medllm.trust.triage import default_encoder
 
-    torch.set_num_threads(2)  # the budget the issue sets: 2 cores
+    # within the issue's 2 cores; 1 thread by default: on a machine shared with other jobs, two
+    # threads contend and the figure measures the neighbours (measured: ~40 ms vs ~0.25-1 s)
+    torch.set_num_threads(args.latency_threads)
     enc = default_encoder()
     w = TriageWeights.load()
     sample = [e.text for e in dev[:: max(1, len(dev) // args.latency_n)]][: args.latency_n]
@@ -298,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         w.emergency.proba(x), w.harmful.proba(x), w.category.proba(x)
         lat.append((time.perf_counter() - t1) * 1000)
     lat.sort()
-    print(f"\nembedding stage ({type(enc).__name__} + heads), one message at a time, torch threads = 2, "
+    print(f"\nembedding stage ({type(enc).__name__} + heads), one message at a time, torch threads = {args.latency_threads}, "
           f"{len(lat)} dev messages: median {statistics.median(lat):.1f} ms, "
           f"p95 {lat[int(0.95 * (len(lat) - 1))]:.1f} ms")
     if judge is not None and judge.latencies:
