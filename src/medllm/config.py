@@ -53,7 +53,8 @@ class Settings:
     # The judge is off by default: measured there, the packaged 1.5B judge did not improve the
     # band (frozen encoder: recall 0.93 with it, 0.95 without; tuned encoder: same recall, false
     # alarms 0.400 with it vs 0.388 without, 17% of written messages judged) and costs ~12 s
-    # (quiet) to ~22 s (shared machine) a message. Set e.g. "llamacpp:qwen2.5-coder-1.5b-instruct" to use it.
+    # (quiet) to ~22 s (shared machine) a message. Set e.g.
+    # "llamacpp:qwen2.5-coder-1.5b-instruct" to use it.
     triage_judge: str = "off"
     triage_emergency_low: float = 0.087
     triage_emergency_high: float = 0.859
