@@ -50,11 +50,11 @@ def runs() -> list[Run]:
     return [
         Run("meqsum", meq, 40),
         Run("meqsum", meq, 40, shots=2, shots_from=meq),
-        Run("kqa", kqa, 12),
-        Run("kqa", kqa, 12, strategy="rag"),
-        Run("mtsdialog", f"{mts}#validation", 20),
-        Run("mtsdialog", f"{mts}#validation", 20, shots=2, shots_from=f"{mts}#train"),
-        Run("aci", f"{aci}#valid", 2),
+        Run("aci", f"{aci}#valid", 5),
+        Run("kqa", kqa, 8),
+        Run("kqa", kqa, 8, strategy="rag"),
+        Run("mtsdialog", f"{mts}#validation", 12),
+        Run("mtsdialog", f"{mts}#validation", 12, shots=2, shots_from=f"{mts}#train"),
     ]
 
 
