@@ -72,3 +72,8 @@ def test_audit_with_rag_runs_through_the_session(index_dir, tmp_path):
                                  "--out", str(tmp_path / "audit")])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "audit" / "report.html").exists()
+
+
+def test_a_strategy_that_needs_exemplars_opens_and_leaves_them_to_the_runner(chat_model):
+    with Session.open(chat_model, strategy="medprompt", audit=False) as s:  # "shots" come from eval's runner
+        assert s.retriever is None and s.graph is None

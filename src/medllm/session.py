@@ -74,10 +74,11 @@ class Session:
         setting = gate or s.privacy_gate
         say = status or (lambda _m: None)
         get_solver(strategy)  # an unknown or impossible strategy fails before anything loads
-        needs = set(knowledge) | set(getattr(get_solver(strategy), "needs", ()))
-        unknown = needs - set(KNOWLEDGE)
+        unknown = set(knowledge) - set(KNOWLEDGE)
         if unknown:
             raise ValueError(f"unknown resource {sorted(unknown)[0]!r}; known: {', '.join(KNOWLEDGE)}")
+        # a strategy's other needs (exemplar "shots") come from the eval runner, not the session
+        needs = set(knowledge) | (set(getattr(get_solver(strategy), "needs", ())) & set(KNOWLEDGE))
         if isinstance(model, str) or model is None:
             from medllm.models import load_model, parse_spec
 
