@@ -145,6 +145,18 @@ def test_native_records(served, auth):
     assert get(f"{served.url}/v1/eval/runs/nope", headers=auth).status_code == 404
 
 
+def test_generate_summarises_through_the_audit(served, auth):
+    q = "SUBJECT: lipitor\nMESSAGE: My father takes Lipitor and his legs ache at night. Could it be the Lipitor?"
+    r = post(f"{served.url}/v1/generate", headers=auth, json={"job": "summary", "text": q, "max_tokens": 24})
+    assert r.status_code == 200, r.text
+    a = r.json()
+    assert a["strategy"] == "summary" and a["text"].strip() and a["cost"]["calls"] >= 1
+    last = json.loads((served.home / "audit.jsonl").read_text().splitlines()[-1])
+    assert last["event"] == "summary" and last["client"] == served.key_id and "Lipitor" not in json.dumps(last)
+    bad = post(f"{served.url}/v1/generate", headers=auth, json={"job": "poem", "text": q})
+    assert bad.status_code == 422
+
+
 def test_limits_body_size_rate_and_queue(served, auth):
     big = post(f"{served.url}/v1/deid", headers=auth, json={"text": "x" * 70_000})
     assert big.status_code == 413

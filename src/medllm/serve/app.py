@@ -47,6 +47,7 @@ from medllm.serve.schemas import (
     DdxRequest,
     DdxResult,
     DeidRequest,
+    GenerateRequest,
     Health,
     KbHit,
     KbSearchRequest,
@@ -468,6 +469,31 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
         gen = stream_answer(request, req.question, strategy_for(req.strategy), params_for(req.max_tokens), render,
                             options=req.options, k=req.k, decision=decision)
         return StreamingResponse(gen, media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+    @app.post("/v1/generate", response_model=Answer, tags=["medllm"],
+              responses={429: {"description": "queue full or rate limit"}})
+    async def generate_text(req: GenerateRequest, request: Request, key: ApiKey = Depends(require_key)) -> Answer:
+        """Clinical text generation (`medllm note` / `medllm summarize`) through the same privacy
+        gate and audit log as ask, in the model's queue: the `Answer` holds the document."""
+        from medllm.tasks.gen.pipeline import generate
+
+        if not req.text.strip():
+            raise HTTPException(422, "the text is empty")
+        job = _Job(deadline=time.monotonic() + cfg.timeout_s)
+        state = request.scope.setdefault("state", {})
+        params = params_for(req.max_tokens)  # the server's token cap holds per model call
+
+        def run() -> Answer:
+            if job.cancel.is_set() or time.monotonic() > job.deadline:
+                raise Cancelled  # it waited in the queue past its time
+            answer = generate(session, req.job, req.text, header=req.header, params=params,
+                              client=state.get("key_id"))
+            state["audited"] = session.audit is not None
+            return answer
+
+        fut = queue.submit(run)
+        fut.add_done_callback(lambda f: f.cancelled() or f.exception())
+        return await wait(fut, job)
 
     @app.post("/v1/deid", response_model=adapters.DeidResult, tags=["medllm"])
     async def deid(req: DeidRequest, request: Request, key: ApiKey = Depends(require_key)) -> adapters.DeidResult:

@@ -107,6 +107,15 @@ class DeidRequest(BaseModel):
     mode: Literal["surrogate", "redact", "tag", "shift"] = "surrogate"
 
 
+class GenerateRequest(BaseModel):
+    job: Literal["note", "summary", "section"] = Field(
+        description="note: visit conversation -> clinical note; summary: consumer question -> short "
+                    "question; section: conversation snippet -> the note section named by `header`")
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    header: str = Field("GENHX", max_length=64, description="the section to write (job 'section')")
+    max_tokens: int | None = Field(None, ge=1, description="tokens per model call (per section for a note)")
+
+
 class TriageRequest(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_TEXT)
 

@@ -15,10 +15,11 @@ Job = Literal["note", "summary", "section"]
 
 
 def generate(session: Any, job: Job, text: str, *, header: str = "GENHX",
-             params: GenParams | None = None) -> Answer:
+             params: GenParams | None = None, client: str | None = None) -> Answer:
     """Run one generation job with a `medllm.session.Session`: "note" (visit conversation ->
     note), "summary" (consumer question -> short question), "section" (snippet -> one section
-    named by `header`). Returns an `Answer` whose text is the generated document."""
+    named by `header`). Returns an `Answer` whose text is the generated document. `client` (an
+    API key's id) goes into the audit record."""
     gate = session.new_gate()
     model = session.answering_model(gate)
     if job == "note":
@@ -36,5 +37,5 @@ def generate(session: Any, job: Job, text: str, *, header: str = "GENHX",
     if session.audit is not None:
         sent = gate.scrub(text)[0] if gate else text  # the hash is of what the model saw
         rec = gate.record(True, session.gate_reason) if gate else GateRecord(on=False, reason=session.gate_reason)
-        record_answer(session.audit, prompt=sent, answer=answer, gate=rec, event=job)
+        record_answer(session.audit, prompt=sent, answer=answer, gate=rec, event=job, client=client)
     return answer
