@@ -44,7 +44,8 @@ def test_write_note_section_by_section(chat_model):
     assert g.calls == 2 and g.parts == 1
     assert g.text.startswith("CHIEF COMPLAINT\n\n") and "\n\nASSESSMENT AND PLAN\n\n" in g.text
     plan = g.text.split("ASSESSMENT AND PLAN", 1)[1].lower()
-    assert "amoxicillin" in plan or "pneumonia" in plan  # the plan is about this visit
+    # the plan is about this visit (words of the conversation), not the instructions' example
+    assert any(w in plan for w in ("amoxicillin", "pneumonia", "chest", "cough", "crackles", "x-ray"))
 
 
 @pytest.mark.slow
