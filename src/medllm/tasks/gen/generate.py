@@ -37,8 +37,9 @@ NOTE_SECTIONS: tuple[NoteSection, ...] = (
                 "what helps or worsens them, relevant history and current medications (the patient's age and "
                 "sex only if stated)", 220),
     NoteSection("REVIEW OF SYSTEMS",
-                "the symptoms the patient reports or denies, one bullet per body system "
-                "(for example '• Cardiovascular: Denies chest pain.')", 90),
+                "only the symptoms this patient reports or denies in the conversation, one bullet per body "
+                "system, each bullet starting with the system's name (such as '• Respiratory: ...'); "
+                "write 'Not documented.' if none are discussed", 90),
     NoteSection("PHYSICAL EXAMINATION",
                 "the doctor's examination findings, one bullet per body system; "
                 "write 'Not documented.' if no examination is described", 100),
