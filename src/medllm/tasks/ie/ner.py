@@ -255,14 +255,20 @@ class MiniLMTagger:
         return [[TAGS[k] for k in viterbi(lp)] for lp in self.word_logprobs(sentences)]
 
     def tag(self, text: str) -> list[Span]:
-        toks = words(text)
-        sents = sentences_of(text, toks)
-        tags = self.tag_tokens([[w for w, _, _ in s] for s in sents])
-        out: list[Span] = []
-        for s, t in zip(sents, tags):
-            out.extend(spans_from_tags(text, s, t))
-        return out
+        return tag_text(self, text)
 
+
+
+def tag_text(tagger: EntityTagger, text: str) -> list[Span]:
+    """Character spans of raw text from a tagger's IOB tags: words cut as the data files cut
+    them, sentence by sentence, offsets kept."""
+    toks = words(text)
+    sents = sentences_of(text, toks)
+    tags = tagger.tag_tokens([[w for w, _, _ in s] for s in sents])
+    out: list[Span] = []
+    for s, t in zip(sents, tags):
+        out.extend(spans_from_tags(text, s, t))
+    return out
 
 @dataclass
 class SpacyTagger:
@@ -289,13 +295,7 @@ class SpacyTagger:
         return out
 
     def tag(self, text: str) -> list[Span]:
-        toks = words(text)
-        sents = sentences_of(text, toks)
-        tags = self.tag_tokens([[w for w, _, _ in s] for s in sents])
-        out: list[Span] = []
-        for s, t in zip(sents, tags):
-            out.extend(spans_from_tags(text, s, t))
-        return out
+        return tag_text(self, text)
 
 
 @dataclass
