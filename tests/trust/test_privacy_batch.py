@@ -31,11 +31,9 @@ def test_batch_resumes_after_a_kill_with_the_same_session(deidentifier, tmp_path
     tasks = collect_inputs([src])
     vault = Vault(tmp_path / "vault.sqlite")
     gate = PrivacyGate(deidentifier, vault=vault, seed=1)
-    seen = []
 
-    def kill_after_ten(k):
-        seen.append(k)
-        if len(seen) == 10:
+    def kill_after_ten(handled, total):
+        if handled == 10:
             raise Killed  # the process dies between two files
 
     with pytest.raises(Killed):
@@ -93,3 +91,18 @@ def test_cli_deid_folder_prints_throughput_and_resumes(tmp_path):
     assert "NAME" in res.output  # totals include the files finished earlier
     led = [json.loads(x) for x in (out / LEDGER).read_text().splitlines()]
     assert len(led) == 5
+
+
+def test_a_torn_ledger_line_and_a_deleted_output_are_redone(deidentifier, tmp_path):
+    src = make_folder(tmp_path / "notes", n=3)
+    out = tmp_path / "clean"
+    tasks = collect_inputs([src])
+    gate = PrivacyGate(deidentifier, seed=2)
+    assert deidentify_files(tasks, out, gate).done == 3
+    (out / "note001.txt").unlink()  # its ledger line no longer stands
+    with open(out / LEDGER, "a") as f:
+        f.write('{"file": "note0')  # what a kill in the middle of a ledger write leaves
+    rep = deidentify_files(tasks, out, gate)
+    assert (rep.done, rep.skipped) == (1, 2) and (out / "note001.txt").exists()
+    led = [json.loads(x) for x in (out / LEDGER).read_text().splitlines()]  # every line whole again
+    assert sorted(r["file"] for r in led) == ["note000.txt", "note001.txt", "note002.txt"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from medllm.cli.common import UserError, console, user_errors
+from medllm.cli.common import UserError, console, print_batch_report, progress_bar, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -58,7 +58,6 @@ def register(app: typer.Typer) -> None:
         """De-identify notes: PHI found by Presidio + clinical recognizers, replaced per --mode.
         Writes each input to the same relative path under --out and prints per-category counts
         and throughput. Interrupted runs continue where they stopped when started again."""
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
         from rich.table import Table
 
         from medllm.config import load_settings
@@ -86,11 +85,10 @@ def register(app: typer.Typer) -> None:
         with console.status("loading PHI detectors (Presidio + clinical word lists) ..."):
             gate = PrivacyGate(Deidentifier(site=site), mode=mode, vault=vault_path,  # type: ignore[arg-type]
                                session_id=session_id, seed=seed)
-        with Progress(TextColumn("[bold]deid"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console, transient=True) as bar:
+        with progress_bar("deid") as bar:
             task = bar.add_task("deid", total=len(tasks))
             rep = deidentify_files(tasks, out_root, gate, fields=keys, patient_field=patient_field,
-                                   force=force, progress=lambda k: bar.advance(task, k))
+                                   force=force, progress=lambda done, total: bar.update(task, completed=done))
         table = Table(title=f"PHI replaced ({mode})")
         table.add_column("category")
         table.add_column("count", justify="right")
@@ -99,15 +97,9 @@ def register(app: typer.Typer) -> None:
                 table.add_row(label, str(rep.counts[label]))
         table.add_row("[bold]total", f"[bold]{sum(rep.counts.values())}")
         console.print(table)
-        msg = f"{rep.done} file(s) written to {out}"
+        head = f"{rep.done} file(s) written to {out}"
         if rep.skipped:
-            msg += f", {rep.skipped} skipped (finished by an earlier run; --force to redo)"
-        if rep.done:
-            msg += f"; {rep.chars:,} chars in {rep.seconds:.1f} s ({rep.chars_per_s:,.0f} chars/s)"
-        if vault_path is not None and mode in ("surrogate", "shift"):
-            msg += f"; vault {vault_path} session {gate.session.id}"
-        console.print(msg)
-        for f, why in rep.failed:
-            console.print(f"[red]failed[/] {f}: {why}")
-        if rep.failed:
-            raise typer.Exit(1)
+            head += f", {rep.skipped} skipped (finished by an earlier run; --force to redo)"
+        vault_note = (f"vault {vault_path} session {gate.session.id}"
+                      if vault_path is not None and mode in ("surrogate", "shift") else "")
+        print_batch_report(head, chars=rep.chars, seconds=rep.seconds, notes=[vault_note], failed=rep.failed)

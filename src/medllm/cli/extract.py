@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from medllm.cli.common import UserError, console, user_errors
+from medllm.cli.common import UserError, console, print_batch_report, progress_bar, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -28,8 +28,6 @@ def register(app: typer.Typer) -> None:
         recent / historical / hypothetical, patient / other) and section from each note, and
         suggest ICD-10-CM codes (negated, hypothetical and other-person findings never coded).
         Writes OUT/<file>.jsonl; an interrupted run continues where it stopped."""
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
         from medllm.config import load_settings
         from medllm.tasks.ie.batch import collect_inputs, extract_files
         from medllm.tasks.ie.coding import ICDCoder
@@ -64,22 +62,15 @@ def register(app: typer.Typer) -> None:
                 graph = load_default_graph()
             coder = ICDCoder(graph) if codes else None
         show = _note_table if fmt == "table" else None
-        with Progress(TextColumn("[bold]extract"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, transient=True) as bar:
+        with progress_bar("extract") as bar:
             task = bar.add_task("extract", total=len(inputs))
             rep = extract_files(inputs, out_root, tg, graph=graph, coder=coder, k=codes, id_field=id_field,
                                 text_field=text_field, force=force, progress=lambda n: bar.advance(task, n),
                                 on_note=(lambda r: bar.console.print(show(r))) if show else None)
-        msg = f"{rep.notes} note(s), {rep.spans:,} spans -> {out}"
-        if rep.notes:
-            msg += f"; {rep.chars:,} chars in {rep.seconds:.1f} s ({rep.chars_per_s:,.0f} chars/s)"
-        if rep.resumed or rep.skipped_files:
-            msg += f"; {rep.resumed} note(s) and {rep.skipped_files} file(s) done by an earlier run (--force to redo)"
-        console.print(msg)
-        for where, why in rep.failed:
-            console.print(f"[red]failed[/] {where}: {why}")
-        if rep.failed:
-            raise typer.Exit(1)
+        earlier = (f"{rep.resumed} note(s) and {rep.skipped_files} file(s) done by an earlier run (--force to redo)"
+                   if rep.resumed or rep.skipped_files else "")
+        print_batch_report(f"{rep.notes} note(s), {rep.spans:,} spans -> {out}", chars=rep.chars,
+                           seconds=rep.seconds, notes=[earlier], failed=rep.failed)
 
 
 def _note_table(res):  # type: ignore[no-untyped-def]

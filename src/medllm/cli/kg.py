@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from medllm.cli.common import console, err_console, user_errors
+from medllm.cli.common import console, err_console, progress_bar, user_errors
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -85,12 +85,9 @@ def ddx(
         g = load_default_graph(hpoa=hpoa)
     dx = Differential(g)
     if batch is not None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
         from medllm.knowledge.kg.cases import rank_batch
 
-        with Progress(TextColumn("[bold]ddx"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err_console) as bar:
+        with progress_bar("ddx", err_console) as bar:
             task = bar.add_task("ddx", total=None)
             rep = rank_batch(dx, batch, out, k=k, sources=sources,  # type: ignore[arg-type]
                              on_progress=lambda done, total: bar.update(task, completed=done, total=total))

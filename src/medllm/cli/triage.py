@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from medllm.cli.common import UserError, console, err_console, user_errors
+from medllm.cli.common import UserError, console, err_console, progress_bar, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -62,15 +62,12 @@ def triage_command(
 
 
 def _batch(path: Path, out: Path, spec: str | None) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from medllm.trust.triage import default_triager
     from medllm.trust.triage_batch import triage_file
 
     with err_console.status("loading the triage classifier…"):
         triager = default_triager(spec)
-    with Progress(TextColumn("[bold]triage"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console, transient=True) as bar:
+    with progress_bar("triage", err_console) as bar:
         task = bar.add_task("triage", total=None)
         report = triage_file(path, out, triager,
                              progress=lambda done, total: bar.update(task, completed=done, total=total))

@@ -4,11 +4,12 @@ JSON lines ranked to JSON lines, resumable and written atomically."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from medllm.batch import map_jsonl
 
 if TYPE_CHECKING:
     from medllm.knowledge.kg.ddx import Differential
@@ -107,61 +108,41 @@ def rank_batch(dx: Differential, cases: str | Path, out: str | Path, k: int = 10
                on_progress: Callable[[int, int], None] | None = None) -> BatchReport:
     """Rank each case of a JSON-lines file into `out` (one line per case, best first).
 
-    Resumable: results go to a hidden `.NAME.partial` beside `out`, flushed per case; a rerun
-    skips the ids already there (or in a finished `out`). Atomic: `out` appears, by rename, only
-    when every line is done. A bad line is reported with its number and skipped."""
+    Resumable and atomic (`medllm.batch`): results grow in a hidden `.NAME.partial` beside `out`,
+    a rerun skips the ids already there (or in a finished `out`), and `out` appears, by rename,
+    only when every line is done. A bad line is reported with its number and skipped."""
     src, dst = Path(cases).expanduser(), Path(out).expanduser()
     if not src.is_file():
         raise ValueError(f"{src}: no such cases file (JSON lines of {{\"id\", \"observed\", \"excluded\"}})")
     if k < 1:
         raise ValueError(f"k={k}: ask for at least one diagnosis")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    partial = dst.parent / f".{dst.name}.partial"
-    done: set[str] = set()
-    kept: list[str] = []
-    for f in (dst, partial):
-        if f.exists():
-            for line in f.read_text(encoding="utf-8").splitlines():
-                try:
-                    rid = json.loads(line)["id"]
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    continue  # a line cut short by a crash is redone
-                if rid not in done:
-                    done.add(rid)
-                    kept.append(line)
-    with partial.open("w", encoding="utf-8") as w:  # rewritten whole: drops any torn last line
-        w.writelines(x + "\n" for x in kept)
-    lines = src.read_text(encoding="utf-8").splitlines()
-    report = BatchReport(resumed=0)
+    report = BatchReport()
+    items: list[tuple[str, tuple[int, CaseInput]]] = []
     seen: set[str] = set()
-    with partial.open("a", encoding="utf-8") as w:
-        for ln, line in enumerate(lines, 1):
-            if on_progress:
-                on_progress(ln - 1, len(lines))
-            if not line.strip():
-                continue
-            try:
-                c = parse_case_line(line)
-                if c.id in seen:
-                    raise ValueError(f"id {c.id!r} repeats an earlier line")
-                seen.add(c.id)
-                if c.id in done:
-                    report.resumed += 1
-                    continue
-                case = dx.case(c.observed, c.excluded, strict=False)
-                diags = dx.rank(case, k=k, sources=sources, explain=False)
-            except ValueError as e:
-                report.bad.append((ln, str(e)))
-                continue
-            rec: dict[str, Any] = {"id": c.id, "diagnoses": [d.to_dict() for d in diags]}
+    for ln, line in enumerate(src.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            c = parse_case_line(line)
+            if c.id in seen:
+                raise ValueError(f"id {c.id!r} repeats an earlier line")
+        except ValueError as e:
+            report.bad.append((ln, str(e)))
+            continue
+        seen.add(c.id)
+        items.append((c.id, (ln, c)))
+
+    def rank(batch: list[tuple[str, tuple[int, CaseInput]]]) -> list[dict[str, Any]]:
+        out = []
+        for _, (_, c) in batch:
+            case = dx.case(c.observed, c.excluded, strict=False)
+            rec: dict[str, Any] = {"diagnoses": [d.to_dict() for d in dx.rank(case, k=k, sources=sources, explain=False)]}
             if case.ignored:
                 rec["ignored"] = case.ignored
-            w.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            w.flush()
-            report.ranked += 1
-        w.flush()
-        os.fsync(w.fileno())
-    if on_progress:
-        on_progress(len(lines), len(lines))
-    os.replace(partial, dst)
+            out.append(rec)
+        return out
+
+    done = map_jsonl(items, dst, rank, catch=(ValueError,), progress=on_progress)
+    report.ranked, report.resumed = done.written, len(done.resumed)
+    report.bad = sorted(report.bad + [(f.item[0], str(f.error)) for f in done.failed])
     return report

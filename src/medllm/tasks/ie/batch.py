@@ -2,22 +2,22 @@
 an id and a text field), folders of them; one JSON line per note out, under the same relative
 path (`notes/a.txt` -> `OUT/notes/a.txt.jsonl`).
 
-Resumable: each output is written to `NAME.part` note by note (flushed) and renamed when its
-input is done, so a run killed half-way keeps the finished notes and redoes only the rest (a
-torn last line is dropped). A note or file that fails is reported by name and id (never its
+Resumable (`medllm.batch`): each output is written to `NAME.part` note by note (flushed) and
+renamed when its input is done, so a run killed half-way keeps the finished notes and redoes only
+the rest (a torn last line is dropped). A note or file that fails is reported by name and id (never its
 text) and the others go on.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medllm.batch import map_jsonl
 from medllm.tasks.ie.coding import CodeSuggestion, ICDCoder
 from medllm.tasks.ie.pipeline import Tagger, extract
 from medllm.types import Span
@@ -112,24 +112,6 @@ def read_notes(path: Path, id_field: str = "id", text_field: str = "text") -> It
             yield str(rec.get(id_field, f"line{i}")), rec[text_field], ""
 
 
-def _done_ids(part: Path) -> set[str]:
-    """Ids of the complete lines of a partial output; a torn last line is cut off."""
-    if not part.exists():
-        return set()
-    data = part.read_bytes()
-    keep = data[: data.rfind(b"\n") + 1]
-    if len(keep) != len(data):
-        with part.open("r+b") as f:
-            f.truncate(len(keep))
-    ids = set()
-    for line in keep.decode("utf-8", errors="replace").splitlines():
-        try:
-            ids.add(str(json.loads(line)["id"]))
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue
-    return ids
-
-
 def extract_files(inputs: Sequence[tuple[Path, Path]], out_dir: Path, tagger: Tagger, *,
                   graph: KnowledgeGraph | None = None, coder: ICDCoder | None = None, k: int = 5, id_field: str = "id", text_field: str = "text",
                   force: bool = False, progress: Callable[[int], None] | None = None,
@@ -147,38 +129,34 @@ def extract_files(inputs: Sequence[tuple[Path, Path]], out_dir: Path, tagger: Ta
             if progress:
                 progress(1)
             continue
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if force:
-            part.unlink(missing_ok=True)
-        done = _done_ids(part)
-        rep.resumed += len(done)
+
+        def note(batch: list[tuple[str, str]], src: Path = src) -> list[dict[str, Any]]:
+            out = []
+            for nid, text in batch:
+                t = time.perf_counter()
+                spans = extract(text, tagger, graph=graph)
+                codes = coder.suggest(spans, k) if coder else []
+                rep.seconds += time.perf_counter() - t
+                res = NoteResult(nid, str(src), len(text), spans, codes)
+                rep.notes += 1
+                rep.spans += len(spans)
+                rep.chars += len(text)
+                if on_note:
+                    on_note(res)
+                out.append(res.to_json())
+            return out
+
         try:
-            with part.open("a", encoding="utf-8") as f:
-                for nid, text, problem in read_notes(src, id_field, text_field):
-                    if text is None:
-                        rep.failed.append((f"{src}", problem))
-                        continue
-                    if nid in done:
-                        continue
-                    t = time.perf_counter()
-                    try:
-                        spans = extract(text, tagger, graph=graph)
-                        codes = coder.suggest(spans, k) if coder else []
-                    except Exception as e:  # noqa: BLE001 - one bad note must not sink the batch
-                        rep.failed.append((f"{src}#{nid}", f"{type(e).__name__}"))
-                        continue
-                    rep.seconds += time.perf_counter() - t
-                    res = NoteResult(nid, str(src), len(text), spans, codes)
-                    f.write(json.dumps(res.to_json(), ensure_ascii=False) + "\n")
-                    f.flush()
-                    done.add(nid)
-                    rep.notes += 1
-                    rep.spans += len(spans)
-                    rep.chars += len(text)
-                    if on_note:
-                        on_note(res)
-                os.fsync(f.fileno())
-            os.replace(part, dst)
+            notes: dict[str, str] = {}
+            for nid, text, problem in read_notes(src, id_field, text_field):
+                if text is None:
+                    rep.failed.append((f"{src}", problem))
+                else:
+                    notes.setdefault(nid, text)  # a repeated id is the note already done
+            # one bad note must not sink the batch; its error type is reported, never its text
+            done = map_jsonl(list(notes.items()), dst, note, part=part, force=force)
+            rep.resumed += len(done.resumed)
+            rep.failed += [(f"{src}#{f.id}", type(f.error).__name__) for f in done.failed]
             rep.outputs.append(dst)
         except OSError as e:
             rep.failed.append((str(src), f"cannot read or write: {e.strerror or type(e).__name__}"))

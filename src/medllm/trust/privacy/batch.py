@@ -1,17 +1,16 @@
 """De-identify many notes: a folder (or files) of .txt / .jsonl in, the same layout out.
 
-One function, `deidentify_files`, for `medllm deid` and the service. It is resumable: each
-output file is written atomically when its input is done, and a ledger in the output folder
-(`.deid-progress.jsonl`, one line per finished file: its PHI counts, no text) lets a run killed
-half-way continue where it stopped with the same vault session (consistent surrogates) and
-complete totals. A file that cannot be read or de-identified is reported and skipped; the
+One function, `deidentify_files`, for `medllm deid` and the service. It is resumable
+(`medllm.batch`): each output file is written atomically when its input is done, and a ledger in
+the output folder (`.deid-progress.jsonl`, one line per finished file: its PHI counts, no text;
+it stays after the run) lets a run killed half-way continue where it stopped with the same vault
+session (consistent surrogates) and complete totals. A file that cannot be read or de-identified is reported and skipped; the
 others go on.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from medllm.atomic import atomic_write_text
+from medllm.batch import map_jsonl, read_lines
 from medllm.trust.privacy.gate import PrivacyGate
 
 SUFFIXES = (".txt", ".jsonl")
@@ -65,28 +65,6 @@ def collect_inputs(paths: Sequence[Path]) -> list[FileTask]:
     return out
 
 
-def read_ledger(out_dir: Path) -> dict[str, dict[str, Any]]:
-    """{relative path: {"counts": {...}, "session": id}} of files finished by earlier runs."""
-    path = out_dir / LEDGER
-    done: dict[str, dict[str, Any]] = {}
-    if not path.exists():
-        return done
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            r = json.loads(line)
-            done[r["file"]] = r
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue  # a line cut by a kill: that file is redone
-    return done
-
-
-def _append_ledger(out_dir: Path, record: dict[str, Any]) -> None:
-    with open(out_dir / LEDGER, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def _scrub_json(obj: Any, gate: PrivacyGate, patient: str | None, fields: set[str] | None,
                 key: str | None = None) -> Any:
     if isinstance(obj, str):
@@ -119,46 +97,43 @@ def _deidentify_one(task: FileTask, gate: PrivacyGate, fields: set[str] | None,
 def deidentify_files(tasks: Sequence[FileTask], out_dir: Path, gate: PrivacyGate, *,
                      fields: set[str] | None = None, patient_field: str | None = None,
                      force: bool = False,
-                     progress: Callable[[int], None] | None = None) -> BatchReport:
+                     progress: Callable[[int, int], None] | None = None) -> BatchReport:
     """De-identify `tasks` into `out_dir` with `gate`, resuming what an earlier run finished
-    (unless `force`). `progress(k)` is called as files finish or are skipped."""
+    (unless `force`). `progress(handled, total)` at the start and as files finish or are skipped."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    ledger = {} if force else read_ledger(out_dir)
     report = BatchReport(session_id=gate.session.id)
-    for task in tasks:
-        key = task.rel.as_posix()
-        dst = out_dir / task.rel
-        if key in ledger and dst.exists():
-            report.skipped += 1
-            report.counts.update(ledger[key].get("counts", {}))
-            if progress:
-                progress(1)
-            continue
-        before = Counter(gate.counts)
-        t0 = time.perf_counter()
-        try:
+
+    def deidentify(batch: list[tuple[str, FileTask]]) -> list[dict[str, Any]]:
+        out = []
+        for _, task in batch:
+            before = Counter(gate.counts)
+            t0 = time.perf_counter()
             result, n_chars = _deidentify_one(task, gate, fields, patient_field)
-        except (OSError, UnicodeDecodeError, ValueError, RuntimeError) as e:
-            # one bad file does not sink the batch (RuntimeError: a detection time-out)
-            report.failed.append((str(task.src), f"{type(e).__name__}: {e}"))
-            if progress:
-                progress(1)
-            continue
-        report.seconds += time.perf_counter() - t0
-        report.chars += n_chars
-        atomic_write_text(dst, result)
-        counts = dict(gate.counts - before)
-        _append_ledger(out_dir, {"file": key, "counts": counts, "session": gate.session.id})
-        report.counts.update(counts)
-        report.done += 1
-        if progress:
-            progress(1)
+            seconds = time.perf_counter() - t0
+            atomic_write_text(out_dir / task.rel, result)
+            report.seconds += seconds
+            report.chars += n_chars
+            counts = dict(gate.counts - before)
+            report.counts.update(counts)
+            report.done += 1
+            out.append({"counts": counts, "session": gate.session.id})
+        return out
+
+    ledger = out_dir / LEDGER
+    done = map_jsonl([(t.rel.as_posix(), t) for t in tasks], ledger, deidentify, key="file", part=ledger,
+                     # one bad file does not sink the batch (RuntimeError: a detection time-out)
+                     catch=(OSError, UnicodeDecodeError, ValueError, RuntimeError), force=force,
+                     still_done=lambda r: (out_dir / str(r["file"])).exists(), progress=progress)
+    report.skipped = len(done.resumed)
+    for r in done.resumed:
+        report.counts.update(r.get("counts", {}))
+    report.failed = [(str(f.item.src), f"{type(f.error).__name__}: {f.error}") for f in done.failed]
     return report
 
 
 def ledger_session(out_dir: Path) -> str | None:
     """The vault session of an earlier, unfinished run into `out_dir` (to continue it)."""
-    for r in read_ledger(out_dir).values():
+    for _, r in read_lines(out_dir / LEDGER, key="file"):
         if r.get("session"):
             return str(r["session"])
     return None
