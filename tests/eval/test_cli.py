@@ -142,3 +142,21 @@ def test_index_option_feeds_rag_and_a_missing_one_is_a_clear_error(tmp_path):
     assert summary["extra"]["index"] == str(ix.resolve())
     pred = json.loads(_lines(out / "predictions.jsonl")[0])
     assert len(pred["evidence"]) == 1 and pred["evidence"][0]["passage_id"] == "u"
+
+
+def test_compare_two_generation_runs_prints_score_differences(tmp_path):
+    from medllm.eval.gen_tasks import rouge
+
+    gold = "Mild asthma: start an inhaled steroid and review in four weeks."
+    for name, pred in (("a", "Start a steroid."), ("b", "Mild asthma: start an inhaled steroid and review.")):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "summary.json").write_text(json.dumps({"run_id": f"meqsum-{name}", "task": ["summary"]}))
+        (d / "predictions.jsonl").write_text("".join(
+            json.dumps({"id": f"q{i}", "gold": gold, "pred": pred, "correct": None, "rouge": rouge(pred, gold)}) + "\n"
+            for i in range(5)))
+    r = CliRunner().invoke(app, ["eval", "compare", str(tmp_path / "a"), str(tmp_path / "b")], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "ROUGE-1: A / B (n 5)" in r.output and "McNemar" not in r.output and "accuracy A" not in r.output
+    diff = rouge("Mild asthma: start an inhaled steroid and review.", gold)["rouge1"] - rouge("Start a steroid.", gold)["rouge1"]
+    assert f"+{diff:.1f} pts [+{diff:.1f}, +{diff:.1f}]" in r.output  # the same gain on every item

@@ -145,3 +145,56 @@ def test_generate_mode_with_base_model_uses_completion(gemma, tmp_path):
                      mode="generate", max_tokens=8)
     res = run_eval(cfg, model=gemma, out_dir=tmp_path / "gen")
     assert res.summary["n"] == 2 and "parse_failure_rate" in res.summary["metrics"]
+
+
+def _gen_records(preds: list[str], golds: list[str], supported: list[int]) -> list[dict]:
+    """Records as the generation kinds write them: no right / wrong, per-item ROUGE and factuality."""
+    from medllm.eval.gen_tasks import rouge
+
+    return [{"id": f"n{i}", "task": "summary", "gold": g, "pred": p, "correct": None, "rouge": rouge(p, g),
+             "statements": 4, "supported": s} for i, (p, g, s) in enumerate(zip(preds, golds, supported))]
+
+
+GOLDS = [f"Patient {i} asks whether drug {chr(65 + i)} interacts with warfarin and what dose is safe." for i in range(12)]
+
+
+def test_compare_generation_runs_pairs_their_per_item_scores():
+    from medllm.eval.runner import compare_runs
+
+    a = _gen_records([" ".join(g.split()[:5]) for g in GOLDS], GOLDS, [2] * 12)  # half the words
+    b = _gen_records([g.replace(" safe", "") for g in GOLDS], GOLDS, [3] * 11 + [4])  # nearly all
+    c = compare_runs(a, b[1:], seed=1)  # B lacks one item: pairs are matched by id
+    assert c["kind"] == "scores" and c["n_shared"] == 11 and "accuracy_a" not in c
+    r1 = c["scores"]["rouge1"]
+    assert r1["n"] == 11 and 0.3 < r1["diff_b_minus_a"] < 0.6 and 0 < r1["diff_ci"][0] <= r1["diff_ci"][1]
+    fa = c["scores"]["factuality"]
+    assert (fa["mean_a"], round(fa["diff_b_minus_a"], 4)) == (0.5, round((10 * 0.25 + 0.5) / 11, 4))
+    assert "hallucination" not in c["scores"]  # no K-QA statements in these records
+    assert compare_runs(b, a, seed=1)["scores"]["rouge1"]["diff_b_minus_a"] < 0  # direction is B - A
+    # runs whose items are right or wrong keep the accuracy comparison
+    acc = compare_runs([{"id": "x", "pred": "A", "correct": True}], [{"id": "x", "pred": "B", "correct": False}])
+    assert acc["kind"] == "accuracy" and acc["diff_b_minus_a"] == -1.0
+    with pytest.raises(ValueError, match="per-item score"):
+        compare_runs([{"id": "x", "pred": "", "correct": None}], [{"id": "x", "pred": "", "correct": None}])
+
+
+def test_editing_the_context_rules_starts_a_new_run(tmp_path, shared_data):
+    import shutil
+
+    from medllm.tasks.ie.context import RULES_FILE
+
+    rules = tmp_path / "rules.json"
+    shutil.copy(RULES_FILE, rules)
+    spec = f"negex:{shared_data / 'negex' / 'negex_dev.jsonl'}"
+    cfg = EvalConfig(dataset=spec, model=f"context:{rules}", limit=3)
+    first = run_eval(cfg)
+    assert run_eval(cfg).resumed == 3  # the same rules: the same run
+    rules.write_text(rules.read_text() + "\n")  # any edit
+    assert cfg.run_id != first.run_id
+    again = run_eval(cfg)
+    assert again.out_dir != first.out_dir and again.resumed == 0
+    with pytest.raises(ValueError, match="context_rules_sha256"):  # nor into the old directory
+        run_eval(cfg, out_dir=first.out_dir)
+    # the shipped rules count too; runs of other kinds carry no rules hash
+    assert "context_rules_sha256" in EvalConfig(dataset=spec, model="context").identity()
+    assert "context_rules_sha256" not in EvalConfig(dataset=spec, model="llamacpp:gemma3-270m").identity()

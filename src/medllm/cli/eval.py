@@ -234,7 +234,8 @@ def compare(
     seed: int = typer.Option(0, help="Seed for the paired bootstrap."),
 ) -> None:
     """Paired comparison of two runs on their shared items: exact McNemar and a paired
-    bootstrap CI of the accuracy difference."""
+    bootstrap CI of the accuracy difference; for generation runs (ROUGE, factuality, K-QA,
+    rubric), a paired bootstrap CI of the mean difference of each per-item score."""
     from medllm.eval.runner import compare_runs
     from medllm.eval.store import resolve_run
 
@@ -245,12 +246,18 @@ def compare(
     t.add_column("statistic")
     t.add_column("value", justify="right")
     t.add_row("shared items", f"{c['n_shared']} (A has {c['n_a']}, B has {c['n_b']})")
-    t.add_row("accuracy A", f"{100 * c['accuracy_a']:.1f}%")
-    t.add_row("accuracy B", f"{100 * c['accuracy_b']:.1f}%")
-    t.add_row("B − A (paired bootstrap 95% CI)",
-              f"{100 * c['diff_b_minus_a']:+.1f} pts [{100 * c['diff_ci'][0]:+.1f}, {100 * c['diff_ci'][1]:+.1f}]")
-    t.add_row("only A right / only B right", f"{c['a_only_correct']} / {c['b_only_correct']}")
-    t.add_row("exact McNemar p", f"{c['mcnemar_p']:.4g}")
+    if c["kind"] == "accuracy":
+        t.add_row("accuracy A", f"{100 * c['accuracy_a']:.1f}%")
+        t.add_row("accuracy B", f"{100 * c['accuracy_b']:.1f}%")
+        t.add_row("B − A (paired bootstrap 95% CI)",
+                  f"{100 * c['diff_b_minus_a']:+.1f} pts [{100 * c['diff_ci'][0]:+.1f}, {100 * c['diff_ci'][1]:+.1f}]")
+        t.add_row("only A right / only B right", f"{c['a_only_correct']} / {c['b_only_correct']}")
+        t.add_row("exact McNemar p", f"{c['mcnemar_p']:.4g}")
+    for s in c.get("scores", {}).values():
+        x, pts, d = (100, " pts", 1) if s["unit"] == "share" else (1, "", 2)  # shares in points, counts as they are
+        t.add_row(f"{s['label']}: A / B (n {s['n']})", f"{x * s['mean_a']:.{d}f} / {x * s['mean_b']:.{d}f}")
+        t.add_row("  B − A (paired bootstrap 95% CI)", f"{x * s['diff_b_minus_a']:+.{d}f}{pts} "
+                  f"[{x * s['diff_ci'][0]:+.{d}f}, {x * s['diff_ci'][1]:+.{d}f}]")
     t.add_row("same prediction", f"{100 * c['agreement']:.1f}%")
     console.print(t)
 

@@ -74,7 +74,19 @@ class EvalConfig:
         d.pop("skip_invalid")
         if self.mode == "loglik":
             d.pop("max_tokens")  # no generation happens
+        rules = self._context_rules()
+        if rules is not None and rules.is_file():
+            # edited ConText rules are another run, not one to resume into
+            d["context_rules_sha256"] = hashlib.sha256(rules.read_bytes()).hexdigest()[:16]
         return d
+
+    def _context_rules(self) -> Path | None:
+        """The ConText rules file a `negex:` run scores with (`--model context[:RULES.json]`)."""
+        if not self.dataset.startswith("negex:") or self.model.split(":", 1)[0] != "context":
+            return None
+        from medllm.tasks.ie.context import RULES_FILE
+
+        return Path(self.model.split(":", 1)[1]).expanduser() if ":" in self.model else RULES_FILE
 
     @property
     def run_id(self) -> str:
@@ -373,22 +385,54 @@ def run_eval(
                      answered=len(pending))
 
 
+# per-item scores of generation runs (medllm.eval.gen_tasks): name -> (label, value of a record
+# or None where it has none, unit); shares are in [0, 1], hallucination counts statements
+ITEM_SCORES: dict[str, tuple[str, Callable[[dict[str, Any]], float | None], str]] = {
+    **{k: (f"ROUGE-{k[5:]}", lambda r, k=k: r["rouge"][k] / 100 if r.get("rouge") else None, "share")
+       for k in ("rouge1", "rouge2", "rougeL", "rougeLsum")},
+    "factuality": ("factuality (statements supported)",
+                   lambda r: r["supported"] / r["statements"] if r.get("statements") else None, "share"),
+    "comprehensiveness": ("K-QA comprehensiveness", lambda r: r["must_entailed"] / r["must"] if r.get("must") else None,
+                          "share"),
+    "hallucination": ("K-QA contradicted / answer", lambda r: float(r["contradicted"]) if "must" in r else None, "count"),
+    "rubric_score": ("rubric score", lambda r: r.get("rubric_score"), "share"),
+}
+
+
 def compare_runs(a: list[dict[str, Any]], b: list[dict[str, Any]], *, seed: int = 0) -> dict[str, Any]:
-    """Paired statistics of two runs on the items they share (matched by id)."""
+    """Paired statistics of two runs on the items they share (matched by id): for runs whose
+    items are right or wrong, exact McNemar and a paired bootstrap CI of the accuracy difference
+    (`kind` "accuracy"); for generation runs, a paired bootstrap CI of the mean difference of each
+    per-item score both runs carry (`kind` "scores")."""
     bi = {r["id"]: r for r in b}
     shared = [r["id"] for r in a if r["id"] in bi]
     if not shared:
         raise ValueError("the two runs share no items; compare runs on the same dataset")
     ai = {r["id"]: r for r in a}
-    ac = [bool(ai[i]["correct"]) for i in shared]
-    bc = [bool(bi[i]["correct"]) for i in shared]
-    mc = M.mcnemar_exact(ac, bc)
-    diff, lo, hi = M.paired_bootstrap_diff(ac, bc, seed=seed)
-    return {
+    out: dict[str, Any] = {
         "n_shared": len(shared), "n_a": len(a), "n_b": len(b),
-        "accuracy_a": sum(ac) / len(ac), "accuracy_b": sum(bc) / len(bc),
-        "diff_b_minus_a": diff, "diff_ci": [lo, hi],
-        "a_only_correct": mc.a_only, "b_only_correct": mc.b_only,
-        "mcnemar_p": mc.p_value,
         "agreement": sum(1 for i in shared if ai[i]["pred"] == bi[i]["pred"]) / len(shared),
     }
+    if all(isinstance(x[i].get("correct"), bool) for i in shared for x in (ai, bi)):
+        ac = [bool(ai[i]["correct"]) for i in shared]
+        bc = [bool(bi[i]["correct"]) for i in shared]
+        mc = M.mcnemar_exact(ac, bc)
+        diff, lo, hi = M.paired_bootstrap_diff(ac, bc, seed=seed)
+        return {**out, "kind": "accuracy", "accuracy_a": sum(ac) / len(ac), "accuracy_b": sum(bc) / len(bc),
+                "diff_b_minus_a": diff, "diff_ci": [lo, hi], "a_only_correct": mc.a_only,
+                "b_only_correct": mc.b_only, "mcnemar_p": mc.p_value}
+    scores = {}
+    for name, (label, value, unit) in ITEM_SCORES.items():
+        pairs = [(va, vb) for i in shared
+                 if (va := value(ai[i])) is not None and (vb := value(bi[i])) is not None]
+        if pairs:
+            d = [vb - va for va, vb in pairs]  # resampling the differences keeps each item's pair
+            lo, hi = M.bootstrap_ci(d, seed=seed)
+            scores[name] = {"label": label, "unit": unit, "n": len(pairs),
+                            "mean_a": sum(va for va, _ in pairs) / len(pairs),
+                            "mean_b": sum(vb for _, vb in pairs) / len(pairs),
+                            "diff_b_minus_a": sum(d) / len(d), "diff_ci": [lo, hi]}
+    if not scores:
+        raise ValueError("the two runs carry neither right/wrong items nor a per-item score in common "
+                         "(ROUGE, factuality, K-QA, rubric); compare runs of the same kind of dataset")
+    return {**out, "kind": "scores", "scores": scores}
