@@ -84,7 +84,8 @@ def map_jsonl(
     an earlier line still stands; the input of one that does not is mapped again.
     `progress(handled, total)`: at the start and after each input or chunk."""
     part = part or partial_path(out)
-    lines = [] if force else read_lines(part if part.exists() else out, key)
+    src = part if part.exists() else out  # a part, when there is one, holds all the done lines
+    lines = [] if force else read_lines(src, key)
     if still_done:
         lines = [(line, rec) for line, rec in lines if still_done(rec)]
     done: dict[str, list[Record]] = {}
@@ -94,12 +95,12 @@ def map_jsonl(
         wanted = Counter(id_ for id_, _ in items)
         for id_, recs in done.items():
             if len(recs) > wanted[id_]:
-                raise ValueError(f"{part if part.exists() else out} was written for another input (it holds id "
+                raise ValueError(f"{src} was written for another input (it holds id "
                                  f"{id_!r}, which the input does not have); use another output or delete the file")
     # rewritten whole: drops a torn last line, and carries a finished output's lines into the part
     atomic_write_text(part, "".join(line + "\n" for line, _ in lines))
     report: MapReport[T] = MapReport()
-    total, handled = len(items), 0
+    total = len(items)
     if progress:
         progress(0, total)
     with part.open("a", encoding="utf-8") as f:
@@ -124,9 +125,8 @@ def map_jsonl(
                     continue
                 run(pending)
                 pending = []
-            handled = len(report.resumed) + report.written + len(report.failed)
             if progress:
-                progress(handled, total)
+                progress(len(report.resumed) + report.written + len(report.failed), total)
         if pending:
             run(pending)
             if progress:
