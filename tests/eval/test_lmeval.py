@@ -67,7 +67,7 @@ def test_lmeval_and_medllm_agree_on_medmcqa_and_pubmedqa(base_model, shared_data
         p = lmeval.compare_with_medllm(task, path, base_model, limit=n, task_manager=tasks)
         assert p.n == n and p.lm_eval_version == "0.4.13"
         # same prompt string, same model: the scores are the same numbers, so are the choices
-        assert p.same_prompt == n and p.first_prompt_diff is None
+        assert p.same_prompt == p.same_gold == n and p.first_prompt_diff is None
         assert p.max_logprob_diff == 0.0
         assert p.agreement == p.agreement_norm == 1.0 and not p.disagreements
         assert (p.lmeval_acc, p.lmeval_acc_norm) == (p.medllm_acc, p.medllm_acc_norm)

@@ -211,6 +211,7 @@ class Parity:
     lmeval_model_seconds: float  # of which scoring (lm-eval: inside loglikelihood;
     medllm_model_seconds: float  # medllm: the solver's calls, prompt building included)
     same_prompt: int  # items whose scored context is the same string on both sides
+    same_gold: int  # items whose gold answer the two read alike from the file
     max_logprob_diff: float  # over every option of every item
     disagreements: list[str] = field(default_factory=list)  # item ids (acc or acc_norm)
     first_prompt_diff: tuple[str, str] | None = None  # (lm-eval's, medllm's) context, if any
@@ -246,7 +247,7 @@ def compare_with_medllm(
             f"{len(recs)}; e.g. {missing[:1]}); check the file's layout"
         )
     questions = {q.id: q for q in load_dataset(spec).questions[: len(recs)]}
-    same_prompt, max_diff, disagree, first_diff = 0, 0.0, [], None
+    same_prompt, same_gold, max_diff, disagree, first_diff = 0, 0, 0.0, [], None
     for it in lm.items:
         r = by_id[it.id]
         ctx, _ = loglik_requests(questions[it.id])
@@ -254,8 +255,9 @@ def compare_with_medllm(
             same_prompt += 1
         elif first_diff is None:
             first_diff = (it.context, ctx)
-        theirs = [r["option_logprobs"][lbl] for lbl in r["labels"]]
+        same_gold += r["gold"] == it.gold
         if r["labels"] == lm.labels:
+            theirs = [r["option_logprobs"][lbl] for lbl in r["labels"]]
             max_diff = max(max_diff, *(abs(a - b) for a, b in zip(it.logprobs, theirs, strict=True)))
         if r["pred"] != it.pred or r["pred_norm"] != it.pred_norm:
             disagree.append(it.id)
@@ -270,6 +272,6 @@ def compare_with_medllm(
         lmeval_seconds=lm.seconds, medllm_seconds=medllm_seconds,
         lmeval_model_seconds=lm.model_seconds,
         medllm_model_seconds=float(run.summary["item_seconds"]),
-        same_prompt=same_prompt, max_logprob_diff=max_diff, disagreements=disagree,
+        same_prompt=same_prompt, same_gold=same_gold, max_logprob_diff=max_diff, disagreements=disagree,
         first_prompt_diff=first_diff, lm_eval_version=lm.lm_eval_version,
     )
