@@ -32,6 +32,7 @@ _GROUPS: list[tuple[str, str | None]] = [
     ("medllm.cli.audit", None),
     ("medllm.cli.triage", None),
     ("medllm.cli.serve", "serve"),
+    ("medllm.cli.train", "train"),
 ]
 
 for _module, _name in _GROUPS:

@@ -231,7 +231,8 @@ def _medmcqa(ds: DatasetSpec) -> Iterator[Item]:
             gold=LETTERS[idx - 1],
             subject=rec.get("subject_name") or None,
             task="mcq",
-            metadata={"topic": rec.get("topic_name"), "choice_type": rec.get("choice_type")},
+            metadata={"topic": rec.get("topic_name"), "choice_type": rec.get("choice_type"),
+                      "exp": rec.get("exp") or None},  # the explanation, a training rationale
         )
 
     return _records(ds, make)

@@ -2,6 +2,7 @@
 
     llamacpp:gemma3-270m                      a model packaged on PyPI (see `medllm models list`)
     llamacpp:/path/to/model.gguf              any GGUF file
+    llamacpp:NAME+/path/to/adapter.gguf       a model plus a LoRA adapter (`medllm train` writes them)
     openai:http://127.0.0.1:8000/v1#name      any OpenAI-compatible server (vLLM, llama.cpp ...)
     qwen2.5-coder-0.5b-instruct               a packaged name alone means llamacpp:
 """
@@ -9,6 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from medllm.config import Settings, load_settings
 from medllm.models.base import (
@@ -39,9 +41,11 @@ class ModelSpec:
     backend: str
     target: str  # packaged name or GGUF path (llamacpp); base URL (openai)
     name: str | None = None  # the served model's name (openai)
+    adapter: str | None = None  # a LoRA adapter GGUF applied over the model (llamacpp)
 
     def __str__(self) -> str:
-        return f"{self.backend}:{self.target}" + (f"#{self.name}" if self.name else "")
+        return (f"{self.backend}:{self.target}" + (f"+{self.adapter}" if self.adapter else "")
+                + (f"#{self.name}" if self.name else ""))
 
     @property
     def remote(self) -> bool:
@@ -65,7 +69,10 @@ def parse_spec(spec: str) -> ModelSpec:
         if not url.startswith(("http://", "https://")):
             raise ModelNotFound(f"openai spec needs a URL, e.g. openai:http://127.0.0.1:8000/v1#name; got {spec!r}")
         return ModelSpec("openai", url, name or None)
-    return ModelSpec("llamacpp", rest)
+    target, plus, adapter = rest.partition("+")
+    if plus and not (target and adapter.lower().endswith(".gguf")):
+        raise ModelNotFound(f"a model with an adapter is llamacpp:MODEL+/path/adapter.gguf; got {spec!r}")
+    return ModelSpec("llamacpp", target, adapter=adapter or None)
 
 
 def _served_model_name(base_url: str, timeout: float) -> str:
@@ -81,6 +88,22 @@ def _served_model_name(base_url: str, timeout: float) -> str:
     return ids[0]
 
 
+def _file_identity(path: Path) -> str:
+    st = path.stat()
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def resolve_adapter(path_str: str) -> Path:
+    """A LoRA adapter path to a checked local file (llama.cpp checks the rest when loading)."""
+    p = Path(path_str).expanduser()
+    if not p.is_file():
+        raise ModelNotFound(f"adapter file not found: {p} (`medllm train` writes RUN_DIR/adapter.gguf)")
+    with p.open("rb") as f:
+        if f.read(4) != b"GGUF":
+            raise ModelError(f"{p} is not a GGUF file (bad magic bytes); export it with `medllm train export`")
+    return p
+
+
 def load_model(spec: str, settings: Settings | None = None, *, cache: bool | None = None) -> Model:
     """Open the model a spec names. With `cache` (default: the `cache` setting), deterministic
     calls are answered from the SQLite response cache when repeated."""
@@ -93,10 +116,10 @@ def load_model(spec: str, settings: Settings | None = None, *, cache: bool | Non
 
         assert s.models_dir is not None
         path = resolve_gguf(ms.target, s.models_dir)
-        model = LlamaCppModel(path, str(ms), n_ctx=s.n_ctx, n_threads=s.n_threads, seed=s.seed)
-        st = path.stat()
-        ident = PACKAGED[ms.target].sha256 if ms.target in PACKAGED else f"{path}:{st.st_size}:{st.st_mtime_ns}"
-        model.info.extra["identity"] = ident
+        adapter = resolve_adapter(ms.adapter) if ms.adapter else None
+        model = LlamaCppModel(path, str(ms), n_ctx=s.n_ctx, n_threads=s.n_threads, seed=s.seed, lora_path=adapter)
+        ident = PACKAGED[ms.target].sha256 if ms.target in PACKAGED else _file_identity(path)
+        model.info.extra["identity"] = ident + (f"+{_file_identity(adapter)}" if adapter else "")
     else:
         from medllm.models.openai import OpenAIModel
 

@@ -50,6 +50,7 @@ class LlamaCppModel:
         n_threads: int = 0,
         n_batch: int = 512,
         seed: int = 0,
+        lora_path: Path | None = None,
     ):
         try:
             from llama_cpp import Llama
@@ -70,6 +71,8 @@ class LlamaCppModel:
                     seed=seed,
                     logits_all=False,
                     verbose=False,
+                    # a LoRA adapter in llama.cpp's GGUF format (medllm train writes them)
+                    lora_path=str(lora_path) if lora_path else None,
                 )
         except (ValueError, RuntimeError) as e:
             raise ModelError(
@@ -88,7 +91,8 @@ class LlamaCppModel:
             name=path.stem,
             context_window=self._llm.n_ctx(),
             supports_chat=bool(template),
-            extra={"path": str(path), "n_threads": threads, "n_vocab": self._n_vocab},
+            extra={"path": str(path), "n_threads": threads, "n_vocab": self._n_vocab}
+            | ({"adapter": str(lora_path)} if lora_path else {}),
         )
 
     # ---- tokens -----------------------------------------------------------------------------
