@@ -150,12 +150,16 @@ def train_run(recipe: Recipe, settings: Settings, *, out_dir: Path | None = None
 
     adapter_gguf: Path | None = None
     parity: ParityReport | None = None
-    if base.gguf is not None:
+    if base.gguf is not None and (out / "parity.json").exists() and (out / "adapter.gguf").exists():
+        adapter_gguf = out / "adapter.gguf"  # exported and checked by an earlier call
+        details = json.loads((out / "parity.json").read_text())
+        parity = ParityReport(**details)
+    elif base.gguf is not None:
         try:
             adapter_gguf = export_peft_adapter(model, out / "adapter.gguf")
         except ExportError as e:
             say(f"not exported to GGUF: {e}")
-    if adapter_gguf is not None:
+    if adapter_gguf is not None and parity is None:
         assert base.gguf is not None
         say("checking llama.cpp + adapter against transformers + adapter ...")
         parity = check_parity(model, base.tokenizer, base.gguf, adapter_gguf, n_threads=settings.n_threads)
