@@ -207,7 +207,6 @@ def _medqa(ds: DatasetSpec) -> Iterator[Item]:
             gold=gold,
             subject=rec.get("meta_info"),
             task="mcq",
-            metadata={"layout": "medqa"},  # lm-eval's medqa_4options prompt (no "Choices:" line)
         )
 
     return _records(ds, make)

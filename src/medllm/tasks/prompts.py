@@ -2,8 +2,7 @@
 
 Log-likelihood prompts follow lm-evaluation-harness so figures are comparable:
 - mcq (its `medmcqa` task): "Question: ...\\nChoices:\\nA. ...\\n...\\nAnswer:" scored on the
-  continuations " A", " B", ... (target delimiter " "); MedQA items as its `medqa_4options` task
-  lays them out, without the "Choices:" line;
+  continuations " A", " B", ... (target delimiter " ");
 - yes/no/maybe (its `pubmedqa` task): "Abstract: <contexts joined by newline>\\nQuestion: ...
   \\nAnswer:" scored on " yes", " no", " maybe"; without contexts the "Abstract:" line is left out
   (MIRAGE's PubMedQA*);
@@ -42,10 +41,8 @@ def question_text(q: Question) -> str:
             f"{_context_block(q)}Claim: {q.question.strip()}\n"
             "Question: Does the evidence support the claim, refute it, or neither (neutral)?"
         )
-    # mcq and fake: lettered options; MedQA items in lm-eval's medqa_4options layout (no "Choices:")
-    lines = [f"{_context_block(q)}Question: {q.question.strip()}"]
-    if q.metadata.get("layout") != "medqa":
-        lines.append("Choices:")
+    # mcq and fake: lettered options
+    lines = [f"{_context_block(q)}Question: {q.question.strip()}", "Choices:"]
     lines += [f"{c.label}. {c.text.strip()}" for c in q.options]
     return "\n".join(lines)
 
