@@ -75,9 +75,9 @@ def test_lmeval_and_medllm_agree_on_medmcqa_and_pubmedqa(base_model, shared_data
 
 
 def test_medqa_4options_runs_lmevals_layout_on_a_local_file(base_model, tasks):
-    run = lmeval.run_lmeval_task("medqa_4options", FIX / "medqa_4options.jsonl", base_model, limit=2,
+    run = lmeval.run_lmeval_task("medqa_4options", FIX / "medqa_4options_written.jsonl", base_model, limit=2,
                                  task_manager=tasks)
-    first = json.loads((FIX / "medqa_4options.jsonl").read_text().splitlines()[0])
+    first = json.loads((FIX / "medqa_4options_written.jsonl").read_text().splitlines()[0])
     assert [it.id for it in run.items] == ["medqa-1", "medqa-2"] and run.labels == list("ABCD")
     assert [it.gold for it in run.items] == ["B", "C"]
     # lm-eval's medqa_4options layout: options straight after the question, no "Choices:" line
