@@ -94,14 +94,11 @@ def _file_identity(path: Path) -> str:
 
 
 def resolve_adapter(path_str: str) -> Path:
-    """A LoRA adapter path to a checked local file (llama.cpp checks the rest when loading)."""
-    p = Path(path_str).expanduser()
-    if not p.is_file():
-        raise ModelNotFound(f"adapter file not found: {p} (`medllm train` writes RUN_DIR/adapter.gguf)")
-    with p.open("rb") as f:
-        if f.read(4) != b"GGUF":
-            raise ModelError(f"{p} is not a GGUF file (bad magic bytes); export it with `medllm train export`")
-    return p
+    """A LoRA adapter path to a checked local file (`medllm train` writes RUN_DIR/adapter.gguf)."""
+    from medllm.models.registry import check_gguf
+
+    return check_gguf(Path(path_str).expanduser(), what="adapter file", where="`medllm train` writes RUN_DIR/adapter.gguf",
+                      hint="rerun its `medllm train` command to export it again")
 
 
 def load_model(spec: str, settings: Settings | None = None, *, cache: bool | None = None) -> Model:

@@ -193,18 +193,23 @@ def assemble(
     return target
 
 
+def check_gguf(p: Path, *, what: str = "GGUF file", hint: str = "is it corrupt?", where: str = "") -> Path:
+    """`p` exists and starts with GGUF's magic bytes (llama.cpp checks the rest when loading)."""
+    if not p.is_file():
+        raise ModelNotFound(f"{what} not found: {p}" + (f" ({where})" if where else ""))
+    with p.open("rb") as f:
+        if f.read(4) != b"GGUF":
+            raise ModelError(f"{p} is not a GGUF file (bad magic bytes); {hint}")
+    return p
+
+
 def resolve_gguf(name_or_path: str, models_dir: Path) -> Path:
     """A packaged model name, or a path to a .gguf file, to a verified local path."""
     if name_or_path in PACKAGED:
         return assemble(name_or_path, models_dir)
     p = Path(name_or_path).expanduser()
     if p.suffix.lower() == ".gguf" or os.sep in name_or_path:
-        if not p.is_file():
-            raise ModelNotFound(f"GGUF file not found: {p}")
-        with p.open("rb") as f:
-            if f.read(4) != b"GGUF":
-                raise ModelError(f"{p} is not a GGUF file (bad magic bytes); is it corrupt?")
-        return p
+        return check_gguf(p)
     raise ModelNotFound(
         f"unknown model {name_or_path!r}: not a packaged model ({', '.join(PACKAGED)})"
         " and not a path to a .gguf file"
