@@ -1,6 +1,6 @@
 """Disease and chemical NER: the taggers of `medllm.tasks.ie.ner` side by side, one table.
 
-    nice python benchmarks/ner.py [--data ../shared/data] [--systems default,minilm-int8,spacy:build/ner-spacy,dictionary]
+    nice python benchmarks/ner.py [--data ../shared/data] [--systems default,minilm-noabbr,minilm-int8,spacy:build/ner-spacy,dictionary]
     nice python benchmarks/ner.py --eval bc5cdr=PATH/test.tsv --eval ncbi=PATH/test.tsv   # held-out files
 
 By default each system is scored on devel fold B (the second half of each devel file): the
@@ -13,7 +13,9 @@ are not independent).
 Throughput: `tag()` on raw text (the scored sentences joined into paragraphs of 10), one
 process, torch/BLAS at one thread: characters per second per core.
 
-Systems: `default` = the shipped MiniLM token classifier (what `load_tagger()` returns);
+Systems: `default` = the shipped MiniLM token classifier (what `load_tagger()` returns), with
+its O bias (chosen on fold A) and the abbreviation step (`tasks/ie/abbreviations.py`);
+`minilm-noabbr` = the same without the abbreviation step;
 `minilm-int8` = the same weights with int8 linear layers (dynamic quantisation); `spacy:PATH` = a spaCy
 CNN pipeline trained on the same train splits (`python -m medllm.tasks.ie.ner_train --spacy
 PATH`); `dictionary` = the knowledge-graph lexicon linker (HPO/ICD-10-CM/drug names).
@@ -75,7 +77,7 @@ def throughput(tagger, sents: list[Sentence], limit_chars: int = 60_000) -> floa
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
-    ap.add_argument("--systems", default="default,minilm-int8,spacy:build/ner-spacy,dictionary")
+    ap.add_argument("--systems", default="default,minilm-noabbr,minilm-int8,spacy:build/ner-spacy,dictionary")
     ap.add_argument("--eval", action="append", default=[], metavar="CORPUS=PATH", help="score on these files instead (corpus: bc5cdr or ncbi)")
     ap.add_argument("--fold", choices=["A", "B", "all"], default="B", help="which devel fold to score (A was used to pick epochs)")
     ap.add_argument("--boot", type=int, default=1000)
