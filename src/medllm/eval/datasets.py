@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from medllm.jsonl import BadLine, read_jsonl
 from medllm.types import Choice, Question
 
 LETTERS = string.ascii_uppercase
@@ -134,20 +135,9 @@ def _bool(ds: DatasetSpec, key: str, default: bool) -> bool:
 
 
 def _jsonl(ds: DatasetSpec) -> Iterator[tuple[str, dict[str, Any] | DatasetError]]:
-    with ds.path.open(encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"line {i}"
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield where, DatasetError(ds.path, where, None, f"not valid JSON ({e.msg})")
-                continue
-            if not isinstance(rec, dict):
-                yield where, DatasetError(ds.path, where, None, "expected a JSON object")
-                continue
-            yield where, rec
+    for i, rec in read_jsonl(ds.path):
+        where = f"line {i}"
+        yield where, (DatasetError(ds.path, where, None, rec.problem) if isinstance(rec, BadLine) else rec)
 
 
 def _csv_rows(path: Path, header: bool) -> Iterator[tuple[str, list[str] | dict[str, str]]]:

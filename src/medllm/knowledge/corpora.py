@@ -18,12 +18,12 @@ A corpus spec is `KIND:PATH` or a bare PATH whose kind is sniffed (see `detect_k
 from __future__ import annotations
 
 import gzip
-import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from medllm.jsonl import BadLine, read_jsonl
 from medllm.types import Document
 
 KINDS = ("medrag", "medquad", "pubmed", "text")
@@ -39,18 +39,10 @@ def _open(path: Path) -> IO[bytes]:
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    with _open(path) as f:
-        for n, raw in enumerate(f, 1):
-            line = raw.strip()
-            if not line:
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise CorpusError(f"{path}:{n}: not valid JSON ({e.msg}); expected one JSON object per line") from None
-            if not isinstance(row, dict):
-                raise CorpusError(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
-            yield n, row
+    for n, row in read_jsonl(path):
+        if isinstance(row, BadLine):
+            raise CorpusError(f"{path}:{n}: {row.problem}; expected one JSON object per line")
+        yield n, row
 
 
 def load_medrag_jsonl(path: str | Path, source: str | None = None) -> Iterator[Document]:

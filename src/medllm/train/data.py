@@ -20,7 +20,6 @@ Preference pairs (`PreferencePair`, prompt -> chosen over rejected):
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections.abc import Callable, Sequence
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from medllm.eval.datasets import LOADERS, load_dataset
+from medllm.jsonl import BadLine, read_jsonl
 from medllm.tasks.prompts import continuation, loglik_prompt
 from medllm.types import Question
 
@@ -74,18 +74,13 @@ def _kind_path(spec: str) -> tuple[str, Path]:
 
 def _read_jsonl(path: Path, need: Sequence[str]) -> list[tuple[int, dict[str, Any]]]:
     rows = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path} line {n}: not JSON ({e.msg}); fix or remove the line") from None
-            missing = [k for k in need if not rec.get(k)]
-            if missing:
-                raise DataError(f"{path} line {n}: missing field(s) {', '.join(missing)}")
-            rows.append((n, rec))
+    for n, rec in read_jsonl(path):
+        if isinstance(rec, BadLine):
+            raise DataError(f"{path} line {n}: {rec.problem}; fix or remove the line")
+        missing = [k for k in need if not rec.get(k)]
+        if missing:
+            raise DataError(f"{path} line {n}: missing field(s) {', '.join(missing)}")
+        rows.append((n, rec))
     if not rows:
         raise DataError(f"{path} holds no records")
     return rows

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from medllm.jsonl import BadLine, read_jsonl
+
 LETTERS = "ABCD"
 
 
@@ -33,17 +35,10 @@ def _path(data_file: object) -> Path:
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise LocalTaskDataError(path, f"line {i}", f"not valid JSON ({e.msg})") from None
-            if not isinstance(rec, dict):
-                raise LocalTaskDataError(path, f"line {i}", "expected a JSON object")
-            yield i, rec
+    for i, rec in read_jsonl(path):
+        if isinstance(rec, BadLine):
+            raise LocalTaskDataError(path, f"line {i}", rec.problem)
+        yield i, rec
 
 
 def _field(path: Path, where: str, rec: dict[str, Any], key: str) -> Any:

@@ -10,7 +10,6 @@ text) and the others go on.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medllm.batch import map_jsonl
+from medllm.jsonl import BadLine, read_jsonl
 from medllm.tasks.ie.coding import CodeSuggestion, ICDCoder
 from medllm.tasks.ie.pipeline import Tagger, extract
 from medllm.types import Span
@@ -97,18 +97,12 @@ def read_notes(path: Path, id_field: str = "id", text_field: str = "text") -> It
     if path.suffix == ".txt":
         yield path.stem, path.read_text(encoding="utf-8", errors="replace"), ""
         return
-    with path.open(encoding="utf-8", errors="replace") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield f"line{i}", None, f"line {i}: not valid JSON ({e.msg})"
-                continue
-            if not isinstance(rec, dict) or not isinstance(rec.get(text_field), str):
-                yield f"line{i}", None, f"line {i}: no string field {text_field!r} (set --text-field)"
-                continue
+    for i, rec in read_jsonl(path):
+        if isinstance(rec, BadLine):
+            yield f"line{i}", None, f"line {i}: {rec.problem}"
+        elif not isinstance(rec.get(text_field), str):
+            yield f"line{i}", None, f"line {i}: no string field {text_field!r} (set --text-field)"
+        else:
             yield str(rec.get(id_field, f"line{i}")), rec[text_field], ""
 
 
