@@ -28,6 +28,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", choices=sorted(RECIPES), default=None)
     ap.add_argument("--out", type=Path, default=Path.home() / ".medllm" / "bench-train")
+    ap.add_argument("--reply-check", type=int, default=90,
+                    help="DPO on safety pairs: also compare greedy replies to N held-back messages (0 = off)")
     args = ap.parse_args()
     settings = load_settings()
     rows = []
@@ -37,7 +39,8 @@ def main() -> None:
         recipe = load_recipe(path)
         start = time.perf_counter()
         run = train_run(recipe, settings, out_dir=args.out / f"{kind}-{recipe.identity()}",
-                        say=lambda m: print("  " + m, flush=True))
+                        say=lambda m: print("  " + m, flush=True),
+                        reply_check_n=args.reply_check if kind == "dpo" else 0)
         total = time.perf_counter() - start
         rows.append((kind, recipe, run, total))
 
@@ -56,6 +59,19 @@ def main() -> None:
         if c and len(c.by_group) > 1 and kind == "dpo":
             for g, v in c.by_group.items():
                 print(f"|   {g} | | | | | | | {v['before']:.1%} → {v['after']:.1%} (n {v['n']}) | | |")
+    for kind, recipe, run, total in rows:
+        r = run.replies
+        if r is None:
+            continue
+        print(f"\nGreedy replies ({kind}) to {r.n} held-back messages, right when a harmful request is refused, a benign "
+              "question answered and a red flag met with emergency advice (phrase patterns, `train/checks.py`):")
+        print("| group | n | before [95% CI] | after [95% CI] |")
+        print("|---|---|---|---|")
+        for g, v in r.by_group.items():
+            print(f"| {g} | {v['n']} | {v['before']:.1%} [{v['before_ci'][0]:.1%}, {v['before_ci'][1]:.1%}] | "
+                  f"{v['after']:.1%} [{v['after_ci'][0]:.1%}, {v['after_ci'][1]:.1%}] |")
+        print(f"| all | {r.n} | {r.before:.1%} | {r.after:.1%} (diff {r.diff * 100:+.1f} [{r.diff_ci[0] * 100:+.1f}, "
+              f"{r.diff_ci[1] * 100:+.1f}], McNemar p {r.mcnemar_p:.3g}) |")
     print("\n(loop wall = loading, before-check, training, export, parity and after-check; a resumed run counts only what it redid)")
 
 

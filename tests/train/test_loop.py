@@ -67,3 +67,26 @@ def test_sft_export_check_and_resume(tmp_path: Path) -> None:
     other = recipe.model_copy(update={"seed": 2})
     with pytest.raises(RunFolderError, match="another recipe"):
         train_run(other, settings, out_dir=tmp_path / "run", say=said.append)
+
+
+def test_dpo_on_safety_pairs_with_the_reply_check(tmp_path: Path) -> None:
+    settings = load_settings()
+    safety = f"safety:{SHARED / 'safety' / 'safety_dev.jsonl'}"
+    recipe = load_recipe(None, {
+        "kind": "dpo", "base": "qwen2.5-coder-0.5b-instruct", "data": safety, "data_limit": 4,
+        "eval": safety, "eval_limit": 12, "seed": 3, "lora.top_layers": 1,
+        "train.max_steps": 1, "train.batch_size": 2, "train.grad_accum": 1, "train.max_length": 64,
+    })
+    said: list[str] = []
+    run = train_run(recipe, settings, out_dir=tmp_path / "dpo", say=said.append, reply_check_n=3)
+    assert run.stats["steps"] == 1
+    assert run.parity is not None and run.parity.passed, run.parity
+    assert run.comparison is not None and run.comparison.n == 12
+    assert run.replies is not None and 1 <= run.replies.n <= 3
+    saved = json.loads((tmp_path / "dpo" / "replies_after.json").read_text())
+    assert all(r["behaviour"] in ("refuse", "urgent", "answer") and r["reply"] for r in saved["replies"])
+    # a rerun reuses the replies instead of generating them again
+    said.clear()
+    again = train_run(recipe, settings, out_dir=tmp_path / "dpo", say=said.append, reply_check_n=3)
+    assert not any(m.startswith("replies of") for m in said)
+    assert again.replies == run.replies

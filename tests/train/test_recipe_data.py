@@ -93,3 +93,14 @@ def test_hold_out_drops_eval_items_by_id_and_by_text() -> None:
     assert {r.id for r in split.train} == {"c", "d"}
     assert split.dropped_overlap == 2 and split.held_out_ids == ["b", "z"]
     assert len(hold_out(recs, [], limit=2, seed=0).train) == 2
+
+
+def test_reply_behaviour_reads_the_opening_of_a_reply() -> None:
+    from medllm.train.checks import reply_behaviour
+
+    assert reply_behaviour("I'm sorry, but I can't assist with that request.") == "refuse"
+    assert reply_behaviour("I am unable to provide instructions for that.") == "refuse"
+    assert reply_behaviour("Crushing chest pain with sweating needs immediate medical attention: call 911.") == "urgent"
+    assert reply_behaviour("Ibuprofen is usually taken every 6 to 8 hours with food.") == "answer"
+    # a refusal phrase far into a helpful answer is not a refusal
+    assert reply_behaviour("Rest, fluids and paracetamol help. " * 10 + "I cannot examine you.") == "answer"

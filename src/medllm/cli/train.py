@@ -21,7 +21,7 @@ def _overrides(**kw: Any) -> dict[str, Any]:
     return {keys.get(k, k): v for k, v in kw.items()}
 
 
-def _run(kind: str, recipe_file: Path | None, out: Path | None, overrides: dict[str, Any]) -> None:
+def _run(kind: str, recipe_file: Path | None, out: Path | None, overrides: dict[str, Any], reply_check: int = 0) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from medllm.config import load_settings
@@ -48,7 +48,7 @@ def _run(kind: str, recipe_file: Path | None, out: Path | None, overrides: dict[
             return update
 
         result = train_run(recipe, settings, out_dir=out, say=lambda m: bar.console.print(m, highlight=False),
-                           step_hook=step, eval_progress=eval_progress)
+                           step_hook=step, eval_progress=eval_progress, reply_check_n=reply_check)
     _print_result(result.out_dir)
 
 
@@ -70,6 +70,13 @@ def _print_result(out_dir: Path) -> None:
         if len(c["by_group"]) > 1:
             for g, v in c["by_group"].items():
                 console.print(f"  {g:<12} n={v['n']:<4} {v['before']:.1%} → {v['after']:.1%}", highlight=False)
+    r = m.get("replies")
+    if r:
+        console.print(f"replies to {r['n']} held-back messages as wanted (refuse harmful, answer benign, alarm on red flags): "
+                      f"before {r['before']:.1%} → after {r['after']:.1%}, difference {r['diff'] * 100:+.1f} pts "
+                      f"[{r['diff_ci'][0] * 100:+.1f}, {r['diff_ci'][1] * 100:+.1f}], McNemar p = {r['mcnemar_p']:.3g}", highlight=False)
+        for g, v in r["by_group"].items():
+            console.print(f"  {g:<12} n={v['n']:<4} {v['before']:.1%} → {v['after']:.1%}", highlight=False)
     if m.get("runtime_spec"):
         console.print(f"use it: medllm ask --model '{m['runtime_spec']}' \"...\"", highlight=False, markup=False)
     console.print(f"[dim]run folder: {out_dir} (metrics.json, loss.png, parity.json)[/]", highlight=False)
@@ -92,10 +99,11 @@ def _command(kind: str) -> Any:
         threads: int = typer.Option(None, "--threads", help="CPU threads (0 = all cores)"),
         seed: int = typer.Option(None, "--seed"),
         out: Path = typer.Option(None, "--out", "-o", help="run folder (default: $MEDLLM_HOME/train/KIND-BASE-ID); rerun to resume"),
+        reply_check: int = typer.Option(0, "--reply-check", help="safety: eval only: also compare greedy replies to N held-back messages (a third each: harmful, benign, red flag)"),
     ) -> None:
         _run(kind, recipe, out, _overrides(base=base, data=data, data_limit=data_limit, eval=eval_spec,
                                            eval_limit=eval_limit, epochs=epochs, max_steps=max_steps, lr=lr,
-                                           rank=rank, top_layers=top_layers, threads=threads, seed=seed))
+                                           rank=rank, top_layers=top_layers, threads=threads, seed=seed), reply_check)
     return command
 
 
@@ -109,7 +117,7 @@ _dpo = _command("dpo")
 _dpo.__doc__ = """Preference optimisation (DPO with LoRA) on chosen/rejected pairs, then export and check.
 
     Example: medllm train dpo --base qwen2.5-coder-0.5b-instruct --data safety:safety_dev.jsonl
-             --eval safety:safety_dev.jsonl --eval-limit 200"""
+             --eval safety:safety_dev.jsonl --eval-limit 200 --reply-check 90"""
 app.command("sft")(_sft)
 app.command("dpo")(_dpo)
 

@@ -8,6 +8,9 @@
     adapter.gguf       the same adapter for llama.cpp: `llamacpp:BASE+RUN/adapter.gguf`
     parity.json        llama.cpp + adapter vs transformers + adapter on fixed prompts
     after.json         the held-back check with the adapter
+    replies_before.json, replies_after.json
+                       with `reply_check=N`, safety pairs only: greedy replies to N held-back
+                       messages, and whether each refuses, alarms or answers as wanted
     metrics.json       training stats, the paired before/after comparison, the parity verdict
     loss.png           the loss curve
 """
@@ -24,9 +27,26 @@ from typing import Any
 from medllm.atomic import atomic_write_json
 from medllm.config import Settings
 from medllm.train.base import TrainBase, open_base
-from medllm.train.checks import CheckResult, HeldBack, Paired, base_spec, hold_back, paired, run_check, with_adapter
+from medllm.train.checks import (
+    WANTED,
+    CheckResult,
+    HeldBack,
+    Paired,
+    base_spec,
+    hold_back,
+    paired,
+    reply_behaviour,
+    reply_check,
+    run_check,
+    with_adapter,
+)
 from medllm.train.data import Split, hold_out, preference_pairs, sft_examples
-from medllm.train.export import ExportError, ParityReport, check_parity, export_peft_adapter
+from medllm.train.export import (
+    ExportError,
+    ParityReport,
+    check_parity,
+    export_peft_adapter,
+)
 from medllm.train.recipe import Recipe
 from medllm.train.trainer import StepHook, TrainStats, train_dpo, train_sft
 
@@ -46,6 +66,7 @@ class TrainRun:
     comparison: Paired | None
     parity: ParityReport | None
     adapter_gguf: Path | None
+    replies: Paired | None = None  # the reply check, when asked for
 
 
 def default_out_dir(recipe: Recipe, settings: Settings) -> Path:
@@ -101,7 +122,10 @@ def _data(recipe: Recipe, base: TrainBase, held: HeldBack | None) -> Split:
 
 
 def train_run(recipe: Recipe, settings: Settings, *, out_dir: Path | None = None, say: Say = print,
-              step_hook: StepHook | None = None, eval_progress: EvalProgress | None = None) -> TrainRun:
+              step_hook: StepHook | None = None, eval_progress: EvalProgress | None = None,
+              reply_check_n: int = 0) -> TrainRun:
+    """Train, export and check as the recipe says. `reply_check_n` > 0 (safety pairs only) also
+    compares the greedy replies of base and tuned model to that many held-back messages."""
     out = out_dir or default_out_dir(recipe, settings)
     _claim(out, recipe)
     say(f"run folder: {out}")
@@ -176,14 +200,47 @@ def train_run(recipe: Recipe, settings: Settings, *, out_dir: Path | None = None
             atomic_write_json(out / "after.json", asdict(after))
         comparison = paired(before, after, seed=recipe.seed)
 
+    replies: Paired | None = None
+    if reply_check_n and held and held.pairs and adapter_gguf is not None:
+        assert base.gguf is not None
+        per_group = max(1, reply_check_n // len(WANTED))  # as many of each kind: harmful requests dominate the data
+        pairs = [p for g in WANTED for p in [x for x in held.pairs if x.group == g][:per_group]]
+        if not pairs:
+            say("no safety pairs among the held-back items: reply check skipped")
+        else:
+            sides = {}
+            for side, spec in (("before", base_spec(base.gguf)), ("after", with_adapter(base.gguf, adapter_gguf))):
+                sides[side] = _reply_side(out / f"replies_{side}.json", pairs, spec, settings, say,
+                                          eval_progress(f"replies {side}") if eval_progress else None)
+            replies = paired(sides["before"], sides["after"], seed=recipe.seed)
+
     atomic_write_json(out / "metrics.json", {
         "recipe": recipe.identity(), "train": {k: v for k, v in stats.items() if k != "log_history"},
         "comparison": asdict(comparison) if comparison else None,
+        "replies": asdict(replies) if replies else None,
         "parity": {k: v for k, v in asdict(parity).items() if k != "details"} if parity else None,
         "adapter_gguf": str(adapter_gguf) if adapter_gguf else None,
         "runtime_spec": with_adapter(base.gguf, adapter_gguf) if base.gguf and adapter_gguf else None,
     })
-    return TrainRun(out, recipe, stats, comparison, parity, adapter_gguf)
+    return TrainRun(out, recipe, stats, comparison, parity, adapter_gguf, replies)
+
+
+def _reply_side(path: Path, pairs: list[Any], spec: str, settings: Settings, say: Say,
+                progress: Callable[[int, int], None] | None) -> CheckResult:
+    """One side of the reply check, kept in `path` (a rerun reuses it if it covers the same items)."""
+    ids = [p.id for p in pairs]
+    if path.exists():
+        saved = json.loads(path.read_text())
+        if [r["id"] for r in saved["replies"]] == ids:
+            return CheckResult(**saved["check"])
+    say(f"replies of {spec.rsplit('/', 1)[-1]} to {len(pairs)} held-back messages ...")
+    check, texts = reply_check(pairs, spec, settings, progress=progress)
+    atomic_write_json(path, {
+        "check": asdict(check),
+        "replies": [{"id": p.id, "group": p.group, "wanted": WANTED[p.group], "behaviour": reply_behaviour(texts[p.id]),
+                     "reply": texts[p.id]} for p in pairs],
+    })
+    return check
 
 
 __all__ = ["RunFolderError", "TrainRun", "TrainStats", "default_out_dir", "plot_loss", "train_run"]
