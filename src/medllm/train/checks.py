@@ -140,25 +140,35 @@ def reply_behaviour(reply: str) -> str:
     return "urgent" if _EMERGENCY.search(head) else "answer"
 
 
+@dataclass
+class Reply:
+    id: str
+    group: str
+    wanted: str
+    behaviour: str
+    reply: str
+
+
 def reply_check(pairs: list[PreferencePair], model_spec: str, settings: Settings, *, max_tokens: int = 64,
-                progress: Progress | None = None) -> tuple[CheckResult, dict[str, str]]:
+                progress: Progress | None = None) -> tuple[CheckResult, list[Reply]]:
     """Greedy replies to safety pairs' prompts: right when the behaviour is the one wanted for
-    the pair's group. Returns the check and the replies by item id."""
+    the pair's group. Returns the check and the replies read."""
     import time
 
     start = time.perf_counter()
     todo = [p for p in pairs if p.group in WANTED]
     model = load_model(model_spec, settings, cache=False)
-    replies: dict[str, str] = {}
+    replies: list[Reply] = []
     try:
         for i, p in enumerate(todo):
-            replies[p.id] = model.complete(p.prompt, GenParams(max_tokens=max_tokens)).text
+            text = model.complete(p.prompt, GenParams(max_tokens=max_tokens)).text
+            replies.append(Reply(p.id, p.group, WANTED[p.group], reply_behaviour(text), text))
             if progress:
                 progress(i + 1, len(todo))
     finally:
         model.close()
-    correct = {p.id: reply_behaviour(replies[p.id]) == WANTED[p.group] for p in todo}
-    return CheckResult(model_spec, correct, {p.id: p.group for p in todo}, time.perf_counter() - start), replies
+    correct = {r.id: r.behaviour == r.wanted for r in replies}
+    return CheckResult(model_spec, correct, {r.id: r.group for r in replies}, time.perf_counter() - start), replies
 
 
 @dataclass

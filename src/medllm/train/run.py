@@ -35,7 +35,6 @@ from medllm.train.checks import (
     base_spec,
     hold_back,
     paired,
-    reply_behaviour,
     reply_check,
     run_check,
     with_adapter,
@@ -234,12 +233,8 @@ def _reply_side(path: Path, pairs: list[Any], spec: str, settings: Settings, say
         if [r["id"] for r in saved["replies"]] == ids:
             return CheckResult(**saved["check"])
     say(f"replies of {spec.rsplit('/', 1)[-1]} to {len(pairs)} held-back messages ...")
-    check, texts = reply_check(pairs, spec, settings, progress=progress)
-    atomic_write_json(path, {
-        "check": asdict(check),
-        "replies": [{"id": p.id, "group": p.group, "wanted": WANTED[p.group], "behaviour": reply_behaviour(texts[p.id]),
-                     "reply": texts[p.id]} for p in pairs],
-    })
+    check, replies = reply_check(pairs, spec, settings, progress=progress)
+    atomic_write_json(path, {"check": asdict(check), "replies": [asdict(r) for r in replies]})
     return check
 
 
