@@ -2,6 +2,7 @@
 
     nice python benchmarks/ner.py [--data ../shared/data] [--systems default,minilm-noabbr,minilm-int8,spacy:build/ner-spacy,dictionary]
     nice python benchmarks/ner.py --eval bc5cdr=PATH/test.tsv --eval ncbi=PATH/test.tsv   # held-out files
+    nice python benchmarks/ner.py --fold A --o-bias-sweep     # how the shipped O bias was chosen
 
 By default each system is scored on devel fold B (the second half of each devel file): the
 MiniLM epoch and the spaCy epoch were chosen on fold A, and nothing was fit to fold B.
@@ -74,6 +75,26 @@ def throughput(tagger, sents: list[Sentence], limit_chars: int = 60_000) -> floa
     return n / max(time.process_time() - t0, 1e-9)
 
 
+def o_bias_sweep(sets: dict[str, list[Sentence]], where: str) -> None:
+    """Strict F1 per type of the default tagger (abbreviation step on) for each O bias, on one
+    set of word log-probabilities per corpus."""
+    from medllm.tasks.ie.ner import MiniLMTagger
+
+    tagger = MiniLMTagger.load()
+    logprobs = {c: tagger.word_logprobs([s.tokens for s in sents]) for c, sents in sets.items()}
+    print(f"# O bias sweep, default tagger, {where}")
+    for bias in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0):
+        tagger.o_bias = bias
+        cells = []
+        for corpus, sents in sets.items():
+            labs = ("Chemical", "Disease") if corpus == "bc5cdr" else ("Disease",)
+            pred = tagger.decode([s.tokens for s in sents], logprobs[corpus])
+            counts = strict_counts([s.tags for s in sents], pred, labs)
+            cells += [(f"{corpus}/{lab}", prf(counts[lab].sum(0))[2]) for lab in labs]
+        mean = sum(f for _, f in cells) / len(cells)
+        print(f"o_bias {bias:<5} " + "  ".join(f"{k} {f:.4f}" for k, f in cells) + f"  mean {mean:.4f}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -81,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--eval", action="append", default=[], metavar="CORPUS=PATH", help="score on these files instead (corpus: bc5cdr or ncbi)")
     ap.add_argument("--fold", choices=["A", "B", "all"], default="B", help="which devel fold to score (A was used to pick epochs)")
     ap.add_argument("--boot", type=int, default=1000)
+    ap.add_argument("--o-bias-sweep", action="store_true",
+                    help="F1 of the default tagger for each O bias in 0..2 (choose it on fold A, never on B)")
     args = ap.parse_args(argv)
 
     import torch
@@ -103,6 +126,9 @@ def main(argv: list[str] | None = None) -> None:
             sets[corpus] = {"A": a, "B": b, "all": sents}[args.fold]
         where = f"devel fold {args.fold}"
 
+    if args.o_bias_sweep:
+        o_bias_sweep(sets, where)
+        return
     print(f"# NER, entity-level strict, {where}: " + ", ".join(f"{c} {len(s)} sentences" for c, s in sets.items()))
     header = f"{'system':<22} {'corpus/type':<17} {'gold':>5} {'P [95% CI]':>20} {'R [95% CI]':>20} {'F1 [95% CI]':>20} {'chars/s/core':>12}"
     print(header)

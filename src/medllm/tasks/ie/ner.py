@@ -261,10 +261,14 @@ class MiniLMTagger:
                     out[si][a : a + len(firsts)] = logp[r, firsts]
         return out
 
-    def tag_tokens(self, sentences: list[list[str]]) -> list[list[str]]:
+    def decode(self, sentences: list[list[str]], logprobs: list[np.ndarray]) -> list[list[str]]:
+        """IOB tags from per-word log-probabilities: O bias, Viterbi, then the abbreviation step."""
         bias = np.array([self.o_bias] + [0.0] * (len(TAGS) - 1), dtype=np.float32)
-        tags = [[TAGS[k] for k in viterbi(lp + bias)] for lp in self.word_logprobs(sentences)]
+        tags = [[TAGS[k] for k in viterbi(lp + bias)] for lp in logprobs]
         return propagate(sentences, tags) if self.abbreviations else tags
+
+    def tag_tokens(self, sentences: list[list[str]]) -> list[list[str]]:
+        return self.decode(sentences, self.word_logprobs(sentences))
 
     def tag(self, text: str) -> list[Span]:
         return tag_text(self, text)
