@@ -13,7 +13,8 @@ that was stopped) only does what is missing.
 Every figure is on a fold the classifier, its encoder and its thresholds were not fitted on:
 
 - leave-one-source-out: train on the other sources of `safety/safety_dev.jsonl` (plus the extra
-  benign questions: MeQSum, K-QA, a MedQuAD sample), test on written / MedSafetyBench / XSTest /
+  benign questions: MeQSum, K-QA, a MedQuAD sample, and the team-written training messages of
+  `triage_team.jsonl` unless --team off), test on written / MedSafetyBench / XSTest /
   Do-Not-Answer in turn. Thresholds are chosen on cross-fitted scores of the training part only.
   The written vignettes hold nearly all red flags, so their strict row has almost no red flags
   to learn from; hence also
@@ -49,7 +50,7 @@ from medllm.eval.metrics import wilson_ci
 from medllm.trust.triage import Thresholds, Triager, TriageWeights
 from medllm.trust.triage_train import (
     Example, cached_embeddings, choose_thresholds, default_emb_cache, fit, fit_tuned, load_dev,
-    load_extra_benign,
+    load_extra_benign, load_team_written,
 )
 from medllm.trust.triage_tune import TuneOptions, cached_layer_inputs, embed_from_inputs
 
@@ -210,6 +211,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     help="per-fold tuned models, so an interrupted run resumes")
     ap.add_argument("--folds", nargs="*", choices=("loso", "written", "generator"),
                     default=["loso", "written", "generator"], help="which families of folds to run")
+    ap.add_argument("--team", choices=("on", "off"), default="on",
+                    help="train every fold with the team-written messages too (triage_team.jsonl; never tested on)")
     ap.add_argument("--latency-threads", type=int, default=1, help="torch threads for the latency check (at most 2)")
     ap.add_argument("--latency-n", type=int, default=200, help="messages timed for the embedding stage")
     args = ap.parse_args(argv)
@@ -219,9 +222,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     torch.set_num_threads(1)  # training shares the machine; the latency check below uses 2
     dev = load_dev(args.data / "safety" / "safety_dev.jsonl")
     extra = load_extra_benign(args.data)
-    allx = dev + extra
+    team = load_team_written() if args.team == "on" else []
+    allx = dev + extra + team
     texts = [e.text for e in allx]
-    print(f"dev: {len(dev)} messages; extra benign: {len(extra)} (MeQSum, K-QA, MedQuAD sample)", file=sys.stderr)
+    print(f"dev: {len(dev)} messages; extra benign: {len(extra)} (MeQSum, K-QA, MedQuAD sample); "
+          f"team-written (training only): {len(team)}", file=sys.stderr)
     X = cached_embeddings(texts, args.emb_cache)
     options = TuneOptions()
     H = None

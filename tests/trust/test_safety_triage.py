@@ -193,3 +193,17 @@ def test_an_uncertain_refusal_never_silences_a_sure_emergency(triager):
     unsure = Thresholds(0.0, 1.1, 0.0, 1.1, emergency_no_judge=0.0, refuse_no_judge=0.0)
     d2 = Triager(weights=triager.weights, encoder=triager.encoder, rules=False, thresholds=unsure).decide(text)
     assert d2.level != "routine" and d2.refuse
+
+
+def test_team_written_training_messages_are_labelled_and_never_a_dev_source():
+    from medllm.trust.triage import CATEGORIES
+    from medllm.trust.triage_train import DEV_SOURCES, category_label, emergency_group, load_team_written
+
+    team = load_team_written()
+    kinds = {k: [e for e in team if e.kind == k] for k in ("red_flag", "harmful", "benign")}
+    assert all(len(v) >= 50 for v in kinds.values())
+    assert {e.source for e in team} == {"team"} and "team" not in DEV_SOURCES
+    assert len({e.id for e in team}) == len(team)
+    # every harmful request names a category the head knows; most red flags name their emergency
+    assert {category_label(e) for e in kinds["harmful"]} == set(CATEGORIES)
+    assert sum(bool(emergency_group(e.note)) for e in kinds["red_flag"]) >= 0.9 * len(kinds["red_flag"])

