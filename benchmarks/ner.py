@@ -2,7 +2,7 @@
 
     nice python benchmarks/ner.py [--data ../shared/data] [--systems default,minilm-noabbr,minilm-int8,spacy:build/ner-spacy,dictionary]
     nice python benchmarks/ner.py --eval bc5cdr=PATH/test.tsv --eval ncbi=PATH/test.tsv   # held-out files
-    nice python benchmarks/ner.py --fold A --o-bias-sweep     # how the shipped O bias was chosen
+    nice python benchmarks/ner.py --fold A --o-bias-sweep --model build/ner-stage1   # how the O bias was chosen
 
 By default each system is scored on devel fold B (the second half of each devel file): the
 MiniLM epoch and the spaCy epoch were chosen on fold A, and nothing was fit to fold B.
@@ -75,15 +75,15 @@ def throughput(tagger, sents: list[Sentence], limit_chars: int = 60_000) -> floa
     return n / max(time.process_time() - t0, 1e-9)
 
 
-def o_bias_sweep(sets: dict[str, list[Sentence]], where: str) -> None:
-    """Strict F1 per type of the default tagger (abbreviation step on) for each O bias, on one
+def o_bias_sweep(sets: dict[str, list[Sentence]], where: str, model_dir: Path | None = None) -> None:
+    """Strict F1 per type of the MiniLM tagger (abbreviation step on) for each O bias, on one
     set of word log-probabilities per corpus."""
     from medllm.tasks.ie.ner import MiniLMTagger
 
-    tagger = MiniLMTagger.load()
+    tagger = MiniLMTagger.load(model_dir)
     logprobs = {c: tagger.word_logprobs([s.tokens for s in sents]) for c, sents in sets.items()}
-    print(f"# O bias sweep, default tagger, {where}")
-    for bias in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0):
+    print(f"# O bias sweep, MiniLM tagger {model_dir or '(shipped)'}, {where}")
+    for bias in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0):
         tagger.o_bias = bias
         cells = []
         for corpus, sents in sets.items():
@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--o-bias-sweep", action="store_true",
                     help="F1 of the default tagger for each O bias in 0..2 (choose it on fold A, never on B)")
+    ap.add_argument("--model", type=Path, default=None,
+                    help="for --o-bias-sweep: a MiniLM artefact folder (e.g. build/ner-stage1, which fold A did not train)")
     args = ap.parse_args(argv)
 
     import torch
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         where = f"devel fold {args.fold}"
 
     if args.o_bias_sweep:
-        o_bias_sweep(sets, where)
+        o_bias_sweep(sets, where, args.model)
         return
     print(f"# NER, entity-level strict, {where}: " + ", ".join(f"{c} {len(s)} sentences" for c, s in sets.items()))
     header = f"{'system':<22} {'corpus/type':<17} {'gold':>5} {'P [95% CI]':>20} {'R [95% CI]':>20} {'F1 [95% CI]':>20} {'chars/s/core':>12}"

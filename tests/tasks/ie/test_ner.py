@@ -12,7 +12,9 @@ from medllm.tasks.ie.ner import (
     WEIGHTS_FILE,
     EntityTagger,
     iob_to_spans,
+    lexicon_tags,
     load_tagger,
+    piece_features,
     viterbi,
     words,
 )
@@ -119,3 +121,24 @@ def test_disease_only_tagger_drops_chemicals(tagger):
     sent = "Cisplatin - induced nephrotoxicity".split()
     assert only.tag_tokens([sent])[0] == ["O", "O", "O", "B-Disease"]
     assert {s.label for s in only.tag("Cisplatin-induced nephrotoxicity")} == {"Disease"}
+
+
+def test_piece_features_cover_every_piece_of_a_word_and_leave_specials_o():
+    # [CLS] w0 w0' w1 w2 w2' w2'' [SEP]
+    assert piece_features([3, 0, 1], [1, 3, 4], 8) == [0, 3, 3, 0, 1, 1, 1, 0]
+
+
+def test_lexicon_feature_path_is_the_plain_model_at_zero_and_live_in_the_shipped_model(tagger):
+    import dataclasses
+
+    import torch
+
+    sent = [["Naloxone", "reverses", "clonidine", "in", "diabetes", "mellitus", "."]]
+    feats = lexicon_tags(sent)[0]
+    assert feats[0] == TAGS.index("B-Chemical") and feats[4:6] == [TAGS.index("B-Disease"), TAGS.index("I-Disease")]
+    plain = dataclasses.replace(tagger, lexicon=None).word_logprobs(sent)[0]
+    zero = torch.nn.Embedding(len(TAGS), 384)
+    torch.nn.init.zeros_(zero.weight)
+    assert np.allclose(dataclasses.replace(tagger, lexicon=zero).word_logprobs(sent)[0], plain, atol=1e-5)
+    assert tagger.lexicon is not None, "the shipped model is trained with lexicon features (make ner-model)"
+    assert not np.allclose(tagger.word_logprobs(sent)[0], plain, atol=1e-3)

@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -30,9 +31,14 @@ WEIGHTS_FILE = "minilm_ner.safetensors"
 META_FILE = "minilm_ner.json"
 MAX_PIECES = 128  # word pieces per window; BC5CDR/NCBI sentences rarely need more
 # Added to the O tag's log-probability before decoding: the tagger over-predicts entities
-# (recall above precision). 0.5 is the best of 0, 0.25, ..., 2 on devel fold A (mean F1 of
-# the three scored types, abbreviation step on); fold B was not looked at for it.
-O_BIAS = 0.5
+# (recall above precision). 2.0 is the best of 0, 0.25, ..., 4 on devel fold A for the stage-1
+# model, which fold A did not train (mean F1 of the three scored types, abbreviation step on;
+# `benchmarks/ner.py --fold A --o-bias-sweep --model build/ner-stage1`); fold B was not used.
+O_BIAS = 2.0
+# Safetensors key of the lexicon-feature embedding (present when the model was trained with
+# `ner_train.py --lexicon`): one learned vector per dictionary tag, added to the input embedding
+# of every word piece of a word the dictionary tagger tagged.
+LEXICON_KEY = "lexicon_features.weight"
 
 # Words as the BC5CDR/NCBI IOB files cut them: runs of letters/digits, every other visible
 # character alone ("Parkinson ' s", "5 - HT", "1 . 5 mg").
@@ -156,13 +162,48 @@ def build_model(base_dir: Path | None = None) -> tuple[Any, Any]:
     return tok, model
 
 
-def shipped_state(model: Any) -> dict[str, Any]:
-    """What the artefact stores: every weight except the frozen word-piece embeddings, in fp16."""
-    return {
+def shipped_state(model: Any, lexicon: Any = None) -> dict[str, Any]:
+    """What the artefact stores: every weight except the frozen word-piece embeddings (plus the
+    lexicon-feature embedding, if any), in fp16."""
+    state = {
         k: v.detach().to("cpu").half().contiguous()
         for k, v in model.state_dict().items()
         if not k.endswith("word_embeddings.weight")
     }
+    if lexicon is not None:
+        state[LEXICON_KEY] = lexicon.weight.detach().to("cpu").half().contiguous()
+    return state
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> Any:
+    from medllm.tasks.ie import dictionary  # written beside this module; imported lazily
+
+    return dictionary.load_tagger()
+
+
+def lexicon_tags(sentences: list[list[str]]) -> list[list[int]]:
+    """The dictionary tagger's IOB tag of every word, as indices into TAGS (the lexicon feature)."""
+    tid = {t: i for i, t in enumerate(TAGS)}
+    return [[tid[t] for t in tags] for tags in _dictionary().tag_tokens(sentences)]
+
+
+def piece_features(word_feats: Sequence[int], firsts: list[int], n_ids: int) -> list[int]:
+    """Spread per-word feature ids over a window's word pieces ([CLS]/[SEP] get 0 = O)."""
+    out = [0] * n_ids
+    ends = firsts[1:] + [n_ids - 1]
+    for f, a, b in zip(word_feats, firsts, ends):
+        out[a:b] = [f] * (b - a)
+    return out
+
+
+def tag_logits(model: Any, ids: Any, mask: Any, lexicon: Any = None, feats: Any = None) -> Any:
+    """Token logits [batch, pieces, tags]; with a lexicon embedding, its vector for each piece's
+    dictionary tag is added to the word-piece embedding before the encoder."""
+    if lexicon is None:
+        return model(input_ids=ids, attention_mask=mask).logits
+    emb = model.bert.embeddings.word_embeddings(ids) + lexicon(feats)
+    return model(inputs_embeds=emb, attention_mask=mask).logits
 
 
 def encode_windows(tok: Any, words_: list[str], max_pieces: int = MAX_PIECES) -> list[tuple[int, int, list[int], list[int]]]:
@@ -204,6 +245,7 @@ class MiniLMTagger:
     batch_size: int = 32
     abbreviations: bool = True
     o_bias: float = O_BIAS
+    lexicon: Any = None  # torch Embedding over TAGS when trained with lexicon features
 
     @classmethod
     def load(cls, model_dir: Path | None = None, quantize: bool = False, abbreviations: bool = True) -> MiniLMTagger:
@@ -219,6 +261,10 @@ class MiniLMTagger:
             raise ValueError(f"{model_dir / META_FILE}: tags {meta['tags']} differ from {TAGS}; rebuild with `make ner-model`")
         tok, model = build_model()
         state = {k: v.float() for k, v in load_file(str(weights)).items()}
+        lexicon = None
+        if LEXICON_KEY in state:
+            w = state.pop(LEXICON_KEY)
+            lexicon = torch.nn.Embedding.from_pretrained(w, freeze=True)
         missing, unexpected = model.load_state_dict(state, strict=False)
         if unexpected or any(not k.endswith("word_embeddings.weight") for k in missing):
             raise ValueError(f"{weights} does not fit the packaged MiniLM (missing {missing}, unexpected {unexpected})")
@@ -234,16 +280,18 @@ class MiniLMTagger:
                 warnings.filterwarnings("ignore", message=r".*quantize_per_tensor.*", category=UserWarning)
                 model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         name = f"minilm-ner{'-int8' if quantize else ''}{'' if abbreviations else '-noabbr'}"
-        return cls(model=model, tok=tok, name=name, abbreviations=abbreviations)
+        return cls(model=model, tok=tok, name=name, abbreviations=abbreviations, lexicon=lexicon)
 
     def word_logprobs(self, sentences: list[list[str]]) -> list[np.ndarray]:
         """Per-word log-probabilities over TAGS [n_words, 5] for each sentence."""
         import torch
 
-        windows = []  # (sentence, first word, firsts, ids)
+        feats = lexicon_tags(sentences) if self.lexicon is not None else None
+        windows = []  # (sentence, first word, firsts, ids, piece features)
         for si, sent in enumerate(sentences):
-            for a, _b, ids, firsts in encode_windows(self.tok, sent):
-                windows.append((si, a, firsts, ids))
+            for a, b, ids, firsts in encode_windows(self.tok, sent):
+                pf = piece_features(feats[si][a:b], firsts, len(ids)) if feats is not None else []
+                windows.append((si, a, firsts, ids, pf))
         out = [np.zeros((len(s), len(TAGS)), dtype=np.float32) for s in sentences]
         order = sorted(range(len(windows)), key=lambda k: len(windows[k][3]))
         with torch.inference_mode():
@@ -252,12 +300,15 @@ class MiniLMTagger:
                 width = max(len(w[3]) for w in batch)
                 ids = torch.zeros((len(batch), width), dtype=torch.long)
                 mask = torch.zeros((len(batch), width), dtype=torch.long)
+                pf = torch.zeros((len(batch), width), dtype=torch.long)
                 for r, w in enumerate(batch):
                     ids[r, : len(w[3])] = torch.tensor(w[3])
                     mask[r, : len(w[3])] = 1
-                logits = self.model(input_ids=ids, attention_mask=mask).logits
+                    if w[4]:
+                        pf[r, : len(w[4])] = torch.tensor(w[4])
+                logits = tag_logits(self.model, ids, mask, self.lexicon, pf)
                 logp = torch.log_softmax(logits.float(), -1).numpy()
-                for r, (si, a, firsts, _) in enumerate(batch):
+                for r, (si, a, firsts, _, _) in enumerate(batch):
                     out[si][a : a + len(firsts)] = logp[r, firsts]
         return out
 

@@ -6,7 +6,11 @@ a word tagged O may still be a chemical: the loss there is the marginal likeliho
 tags ({O, B-Chemical, I-Chemical}) instead of a one-hot target. The word-piece embeddings stay
 frozen (they come from the packaged base at load time, which keeps the artefact ~22 MB).
 
-Two stages (`make ner-model`): (1) train splits only, the best of 3 epochs on devel fold A (the
+With `--lexicon` (what ships) the knowledge-graph dictionary tagger's tag of each word (HPO,
+ICD-10-CM and drug names; `dictionary.py`) is an input feature: a learned vector per tag added to
+the word-piece embeddings, so the encoder sees which words the lexicons know.
+
+Two stages (`make ner-model`): (1) train splits only, the best of 4 epochs on devel fold A (the
 first half of each devel file); (2) from that model, one more epoch at a lower rate over train
 plus devel fold A, kept as it ends (an epoch count fixed in advance, nothing chosen). Devel
 fold B (the second half) is never trained or chosen on; benchmarks/ner.py reports it.
@@ -14,8 +18,8 @@ fold B (the second half) is never trained or chosen on; benchmarks/ner.py report
 spaCy (baseline, not shipped): a blank English pipeline with a CNN tok2vec and NER, trained on
 the same train splits with spaCy's own update loop.
 
-    python -m medllm.tasks.ie.ner_train --data ../shared/data --out build/ner-stage1
-    python -m medllm.tasks.ie.ner_train --data ../shared/data --epochs 1 --lr 5e-5 \
+    python -m medllm.tasks.ie.ner_train --data ../shared/data --lexicon --epochs 4 --out build/ner-stage1
+    python -m medllm.tasks.ie.ner_train --data ../shared/data --lexicon --epochs 1 --lr 5e-5 \
         --init build/ner-stage1 --with-fold-a                           # -> ner_model/
     python -m medllm.tasks.ie.ner_train --data ../shared/data --spacy build/ner-spacy
 """
@@ -36,12 +40,16 @@ from medllm.tasks.ie.ner import (
     MAX_PIECES,
     META_FILE,
     MODEL_DIR,
+    LEXICON_KEY,
     TAGS,
     WEIGHTS_FILE,
     build_model,
     encode_windows,
     iob_to_spans,
+    lexicon_tags,
+    piece_features,
     shipped_state,
+    tag_logits,
 )
 
 TAG_ID = {t: i for i, t in enumerate(TAGS)}
@@ -137,10 +145,13 @@ def train_minilm(
     limit: int = 0,
     init: Path | None = None,
     with_fold_a: bool = False,
+    lexicon: bool = False,
 ) -> dict:
     """Fine-tune MiniLM; keep the epoch best on devel fold A. With `init` (an artefact folder)
     training starts from that model; with `with_fold_a` devel fold A joins the training data, so
-    no fold is left to choose on and the last epoch is kept (fold B stays unseen either way)."""
+    no fold is left to choose on and the last epoch is kept (fold B stays unseen either way).
+    With `lexicon`, the dictionary tagger's tag of each word is an input feature (a learned
+    vector per tag, starting at zero, added to the word-piece embeddings)."""
     import torch
 
     torch.manual_seed(seed)
@@ -158,23 +169,35 @@ def train_minilm(
         "ncbi": folds(read_iob(paths["ncbi/devel"], "ncbi"))[0],
     }
     tok, model = build_model()
+    lex = None
+    if lexicon:
+        lex = torch.nn.Embedding(len(TAGS), model.config.hidden_size)
+        torch.nn.init.zeros_(lex.weight)  # starts as the plain model
     if init is not None:
         from safetensors.torch import load_file
 
-        model.load_state_dict({k: v.float() for k, v in load_file(str(Path(init) / WEIGHTS_FILE)).items()}, strict=False)
+        state = {k: v.float() for k, v in load_file(str(Path(init) / WEIGHTS_FILE)).items()}
+        w = state.pop(LEXICON_KEY, None)
+        if (w is None) != (lex is None):
+            raise ValueError(f"{init}: --lexicon must match the model it continues from")
+        if lex is not None:
+            lex.weight.data.copy_(w)
+        model.load_state_dict(state, strict=False)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
 
     # Encode once: windows of word pieces, each word's first piece carries its allowed tags.
     items = []
-    for s in train:
+    feats = lexicon_tags([s.tokens for s in train]) if lex is not None else None
+    for si, s in enumerate(train):
         mask = allowed_mask(s)
         for a, b, ids, firsts in encode_windows(tok, s.tokens, MAX_PIECES):
             allowed = np.zeros((len(ids), len(TAGS)), dtype=bool)
             allowed[firsts] = mask[a:b]
-            items.append((ids, allowed))
+            pf = piece_features(feats[si][a:b], firsts, len(ids)) if feats is not None else [0] * len(ids)
+            items.append((ids, allowed, pf))
     steps_per_epoch = math.ceil(len(items) / batch_size)
     total = steps_per_epoch * epochs
-    params = [p for p in model.parameters() if p.requires_grad]
+    params = [p for p in model.parameters() if p.requires_grad] + (list(lex.parameters()) if lex is not None else [])
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     warm = max(1, int(0.06 * total))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: min((k + 1) / warm, max(0.0, (total - k) / (total - warm))))
@@ -198,12 +221,14 @@ def train_minilm(
             ids = torch.zeros((len(batch), width), dtype=torch.long)
             att = torch.zeros((len(batch), width), dtype=torch.long)
             allowed = torch.zeros((len(batch), width, len(TAGS)), dtype=torch.bool)
+            pf = torch.zeros((len(batch), width), dtype=torch.long)
             for r, k in enumerate(batch):
                 n = len(items[k][0])
                 ids[r, :n] = torch.tensor(items[k][0])
                 att[r, :n] = 1
                 allowed[r, :n] = torch.from_numpy(items[k][1])
-            logits = model(input_ids=ids, attention_mask=att).logits
+                pf[r, :n] = torch.tensor(items[k][2])
+            logits = tag_logits(model, ids, att, lex, pf)
             scored = allowed.any(-1)
             lz = torch.logsumexp(logits, -1)
             la = torch.logsumexp(logits.masked_fill(~allowed, -1e4), -1)
@@ -222,12 +247,12 @@ def train_minilm(
         if with_fold_a:  # nothing left to choose on: keep the last epoch
             history.append({"epoch": epoch, "train_s": round(train_s, 1)})
             print(json.dumps(history[-1]), flush=True)
-            best, best_state = (0.0, epoch), shipped_state(model)
-            meta = _save_minilm(Path(out_dir), best_state, epoch, history, epochs, lr, batch_size, seed, limit)
+            best, best_state = (0.0, epoch), shipped_state(model, lex)
+            meta = _save_minilm(Path(out_dir), best_state, epoch, history, epochs, lr, batch_size, seed, limit, lexicon)
             meta = _note_stage(Path(out_dir), meta, init)
             continue
         model.eval()
-        tagger = MiniLMTagger(model=model, tok=tok)
+        tagger = MiniLMTagger(model=model, tok=tok, lexicon=lex)
         scores = {}
         for corpus, sents in dev_a.items():
             pred = tagger.tag_tokens([s.tokens for s in sents])
@@ -240,14 +265,14 @@ def train_minilm(
         print(json.dumps(history[-1]), flush=True)
         if mean > best[0]:
             best = (mean, epoch)
-            best_state = shipped_state(model)
+            best_state = shipped_state(model, lex)
         # Written after every epoch, so a run cut short still leaves its best model.
-        meta = _save_minilm(Path(out_dir), best_state, best[1], history, epochs, lr, batch_size, seed, limit)
+        meta = _save_minilm(Path(out_dir), best_state, best[1], history, epochs, lr, batch_size, seed, limit, lexicon)
 
     return meta
 
 
-def _save_minilm(out_dir: Path, state: dict, epoch: int, history: list, epochs: int, lr: float, batch_size: int, seed: int, limit: int) -> dict:
+def _save_minilm(out_dir: Path, state: dict, epoch: int, history: list, epochs: int, lr: float, batch_size: int, seed: int, limit: int, lexicon: bool = False) -> dict:
     from safetensors.torch import save_file
 
     from medllm.atomic import atomic_write_text
@@ -259,7 +284,7 @@ def _save_minilm(out_dir: Path, state: dict, epoch: int, history: list, epochs: 
         "train": ["BC5CDR-IOB/train.tsv", "NCBI-disease-IOB/train.tsv"],
         "chosen_epoch": epoch,
         "chosen_on": "devel fold A (first half of each devel file)",
-        "hyper": {"epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed, "max_pieces": MAX_PIECES, "limit": limit},
+        "hyper": {"epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed, "max_pieces": MAX_PIECES, "limit": limit, "lexicon": lexicon},
         "history": history,
     }
     tmp = out_dir / (WEIGHTS_FILE + ".tmp")
@@ -346,12 +371,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=0, help="train on this many sentences only (smoke runs)")
     ap.add_argument("--init", type=Path, default=None, help="start from this artefact folder (a previous stage)")
     ap.add_argument("--with-fold-a", action="store_true", help="also train on devel fold A; keep the last epoch")
+    ap.add_argument("--lexicon", action="store_true", help="the dictionary tagger's tags as an input feature")
     ap.add_argument("--spacy", type=Path, default=None, help="train the spaCy baseline into this folder instead")
     args = ap.parse_args(argv)
     if args.spacy:
         train_spacy(args.data, args.spacy, epochs=args.epochs, seed=args.seed)
     else:
-        train_minilm(args.data, args.out, args.epochs, args.lr, args.batch_size, args.seed, args.threads, args.limit, args.init, args.with_fold_a)
+        train_minilm(args.data, args.out, args.epochs, args.lr, args.batch_size, args.seed, args.threads, args.limit, args.init, args.with_fold_a, args.lexicon)
 
 
 if __name__ == "__main__":
