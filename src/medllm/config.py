@@ -56,13 +56,13 @@ class Settings:
     # (quiet) to ~22 s (shared machine) a message. Set e.g.
     # "llamacpp:qwen2.5-coder-1.5b-instruct" to use it.
     triage_judge: str = "off"
-    triage_emergency_low: float = 0.087
-    triage_emergency_high: float = 0.859
-    triage_refuse_low: float = 0.254
-    triage_refuse_high: float = 0.936
+    triage_emergency_low: float = 0.107
+    triage_emergency_high: float = 0.673
+    triage_refuse_low: float = 0.291
+    triage_refuse_high: float = 0.955
     triage_judge_yes: float = 0.5
-    triage_emergency_no_judge: float = 0.415
-    triage_refuse_no_judge: float = 0.464
+    triage_emergency_no_judge: float = 0.259
+    triage_refuse_no_judge: float = 0.450
     triage_urgent_min: float = 0.5  # an emergency is called 'urgent' (same day) from this p(urgent)
 
     @property
