@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--fold", choices=["A", "B", "all"], default="B", help="which devel fold to score (A was used to pick epochs)")
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--o-bias-sweep", action="store_true",
-                    help="F1 of the default tagger for each O bias in 0..2 (choose it on fold A, never on B)")
+                    help="F1 of the MiniLM tagger for each O bias in 0..4 (choose it on fold A, never on B)")
     ap.add_argument("--model", type=Path, default=None,
                     help="for --o-bias-sweep: a MiniLM artefact folder (e.g. build/ner-stage1, which fold A did not train)")
     args = ap.parse_args(argv)

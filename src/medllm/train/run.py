@@ -40,12 +40,7 @@ from medllm.train.checks import (
     with_adapter,
 )
 from medllm.train.data import Split, hold_out, preference_pairs, sft_examples
-from medllm.train.export import (
-    ExportError,
-    ParityReport,
-    check_parity,
-    export_peft_adapter,
-)
+from medllm.train.export import ExportError, ParityReport, check_parity, export_peft_adapter
 from medllm.train.recipe import Recipe
 from medllm.train.trainer import StepHook, TrainStats, train_dpo, train_sft
 

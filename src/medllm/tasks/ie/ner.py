@@ -27,6 +27,7 @@ from medllm.types import Span
 
 LABELS = ("Chemical", "Disease")
 TAGS = ("O", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease")
+TAG_ID = {t: i for i, t in enumerate(TAGS)}
 MODEL_DIR = Path(__file__).with_name("ner_model")
 WEIGHTS_FILE = "minilm_ner.safetensors"
 META_FILE = "minilm_ner.json"
@@ -185,8 +186,7 @@ def _dictionary() -> Any:
 
 def lexicon_tags(sentences: list[list[str]]) -> list[list[int]]:
     """The dictionary tagger's IOB tag of every word, as indices into TAGS (the lexicon feature)."""
-    tid = {t: i for i, t in enumerate(TAGS)}
-    return [[tid[t] for t in tags] for tags in _dictionary().tag_tokens(sentences)]
+    return [[TAG_ID[t] for t in tags] for tags in _dictionary().tag_tokens(sentences)]
 
 
 def piece_features(word_feats: Sequence[int], firsts: list[int], n_ids: int) -> list[int]:

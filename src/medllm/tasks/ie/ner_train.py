@@ -41,6 +41,7 @@ from medllm.tasks.ie.ner import (
     META_FILE,
     MODEL_DIR,
     LEXICON_KEY,
+    TAG_ID,
     TAGS,
     WEIGHTS_FILE,
     build_model,
@@ -51,8 +52,6 @@ from medllm.tasks.ie.ner import (
     shipped_state,
     tag_logits,
 )
-
-TAG_ID = {t: i for i, t in enumerate(TAGS)}
 
 
 @dataclass
