@@ -15,7 +15,7 @@ export MEDLLM_MODELS_DIR ?= $(HOME)/.medllm/models
 
 SAMPLE_QUESTION ?= A child has fever, a maculopapular rash and joint pain. Which diseases should be considered?
 
-.PHONY: install install-demo demo test test-slow deid-model triage-weights ner-model clean
+.PHONY: install install-demo demo test test-slow deid-model triage-weights triage-probe ner-model clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -59,6 +59,12 @@ deid-model: install
 # MedQuAD, MeQSum and K-QA (~10 min on one core). Figures: benchmarks/safety.py.
 triage-weights: install
 	nice $(PY) -m medllm.trust.triage_train --data ../shared/data
+
+# The triage probe judge (src/medllm/trust/triage_probe.npz): heads over the packaged 0.5B
+# model's hidden states for the classifier's uncertain band. Reading every training message
+# through the model takes ~35 min on 2 cores the first time (kept in $MEDLLM_HOME/cache, resumes).
+triage-probe: install
+	nice $(PY) -m medllm.trust.triage_train --data ../shared/data --probe
 
 # The disease/chemical NER model (src/medllm/tasks/ie/ner_model/, ~22 MB fp16 over the packaged
 # MiniLM), ~30 min on 2 cores: (1) fine-tuned on the BC5CDR + NCBI-disease train splits with the

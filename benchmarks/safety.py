@@ -1,6 +1,6 @@
 """Safety triage benchmark: does `medllm.trust.triage` generalise to messages it was not trained on?
 
-    nice python benchmarks/safety.py                      # classifier + rules, judge on the band
+    nice python benchmarks/safety.py                      # classifier + rules, probe judge on the band
     nice python benchmarks/safety.py --judge off          # classifier + rules only
     nice python benchmarks/safety.py --encoder frozen     # heads over the untuned MiniLM (~2 min)
 
@@ -24,8 +24,11 @@ Every figure is on a fold the classifier, its encoder and its thresholds were no
 - MedSafetyBench, by generator: train on the GPT-4-written half, test on the Llama-2 half and
   back (the other sources always in training): the estimate for its test split.
 
-The judge (a local model, few-shot, yes/no by log-likelihood) runs only on the uncertain band;
-its share and latency are printed. The embedding stage's latency is measured one message at a
+The judge runs only on the uncertain band; its share and latency are printed. By default it is
+the probe judge that ships (`medllm.trust.triage_probe`: heads over the 0.5B model's hidden
+states, fitted per fold on its training part; the states of every message are read once, ~35 min,
+and kept); --judge MODEL_SPEC measures the few-shot yes/no judge instead. --calibration
+per-source measures the other recall rule for the thresholds (`triage_train.recall_cut`). The embedding stage's latency is measured one message at a
 time (1 torch thread by default; --latency-threads 2 on a quiet machine). The README's old
 phrasing checks are unit tests now (tests/trust/test_safety_phrasings.py), not figures.
 """
@@ -49,9 +52,10 @@ import numpy as np
 from medllm.eval.metrics import wilson_ci
 from medllm.trust.triage import Thresholds, Triager, TriageWeights
 from medllm.trust.triage_train import (
-    Example, cached_embeddings, choose_thresholds, default_emb_cache, fit, fit_tuned, load_dev,
-    load_extra_benign, load_team_written,
+    Calibration, Example, cached_embeddings, cached_probe_states, choose_thresholds, default_emb_cache,
+    fit, fit_probe, fit_tuned, load_dev, load_extra_benign, load_team_written, thresholds_from_scores,
 )
+from medllm.trust.triage_probe import ProbeJudge, ProbeWeights
 from medllm.trust.triage_tune import TuneOptions, cached_layer_inputs, embed_from_inputs
 
 SOURCES = ("written", "medsafetybench", "xstest", "do-not-answer")
@@ -66,6 +70,18 @@ class ArrayEncoder:
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         return self.X[[self.row[t] for t in texts]]
+
+
+class ServedProbe(ProbeJudge):
+    """The probe judge of one fold (heads fitted on its training part) reading the cached
+    states instead of running the model."""
+
+    def __init__(self, weights: ProbeWeights, table: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        super().__init__(weights)
+        self.table = table
+
+    def pooled(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        return self.table[text]
 
 
 class CachedJudge:
@@ -145,12 +161,14 @@ def fmt(xs: list[bool]) -> str:
 
 class FoldModels:
     """Fits a fold's model: frozen MiniLM + heads, or the tuned encoder + heads (`fit_tuned`).
-    A tuned fold takes minutes on one thread, so its result (test embeddings, heads,
-    thresholds) is kept on disk by a hash of its training ids and options: reruns resume."""
+    A tuned fold takes minutes on one thread, so its result (test embeddings, heads and the
+    cross-fitted training scores) is kept on disk by a hash of its training ids and options:
+    reruns resume, and thresholds are recomputed from the kept scores under `calibration`."""
 
     def __init__(self, allx: list[Example], X: np.ndarray, H: list[np.ndarray] | None,
-                 options: TuneOptions, cache_dir: Path) -> None:
+                 options: TuneOptions, cache_dir: Path, calibration: Calibration = "pooled") -> None:
         self.allx, self.X, self.H, self.options, self.cache_dir = allx, X, H, options, cache_dir
+        self.calibration = calibration
         self.index = {e.id: i for i, e in enumerate(allx)}
 
     def __call__(self, train: list[Example], test: list[Example], name: str) -> tuple[TriageWeights, Thresholds, np.ndarray]:
@@ -158,33 +176,38 @@ class FoldModels:
         te = [self.index[e.id] for e in test]
         if self.H is None:
             Xtr = self.X[tr]
-            return fit(train, Xtr), choose_thresholds(train, Xtr), self.X[te]
+            return fit(train, Xtr), choose_thresholds(train, Xtr, calibration=self.calibration), self.X[te]
         key = hashlib.sha256(json.dumps([sorted(e.id for e in train), sorted(e.id for e in test),
                                          self.options.__dict__]).encode()).hexdigest()[:24]
         wpath, fpath = self.cache_dir / f"{key}.weights.npz", self.cache_dir / f"{key}.fold.npz"
-        if wpath.exists() and fpath.exists():
+        z = np.load(fpath) if wpath.exists() and fpath.exists() else None
+        if z is None or "p_em" not in z.files:  # absent, or kept before the scores were
+            t0 = time.perf_counter()
+            tuned = fit_tuned(train, [self.H[i] for i in tr], self.options,
+                              log=lambda m: print(f"  {name}: {m}", file=sys.stderr, flush=True))
+            Xte = embed_from_inputs([self.H[i] for i in te], tuned.state, tuned.layers)
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            tuned.weights.save(wpath)
+            tmp = fpath.with_name(f".{fpath.name}.tmp.npz")
+            np.savez(tmp, X=Xte, **tuned.oof)
+            tmp.replace(fpath)
+            print(f"  {name}: fold tuned in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
             z = np.load(fpath)
-            return TriageWeights.load(wpath), Thresholds(**json.loads(str(z["thresholds"]))), z["X"]
-        t0 = time.perf_counter()
-        tuned = fit_tuned(train, [self.H[i] for i in tr], self.options,
-                          log=lambda m: print(f"  {name}: {m}", file=sys.stderr, flush=True))
-        Xte = embed_from_inputs([self.H[i] for i in te], tuned.state, tuned.layers)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        tuned.weights.save(wpath)
-        tmp = fpath.with_name(f".{fpath.name}.tmp.npz")
-        np.savez(tmp, X=Xte, thresholds=np.array(json.dumps(tuned.thresholds.__dict__)))
-        tmp.replace(fpath)
-        print(f"  {name}: fold tuned in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        return tuned.weights, tuned.thresholds, Xte
+        th = thresholds_from_scores(train, z["p_em"], z["p_harm"], z["p_urgent"], self.calibration)
+        return TriageWeights.load(wpath), th, z["X"]
 
 
-def run_fold(train: list[Example], test: list[Example], models: FoldModels, judge,
+def run_fold(train: list[Example], test: list[Example], models: FoldModels, judge_for,
              tallies: dict[str, Tally], name: str, judge_on: Sequence[str] = ()) -> Thresholds:
+    """Tally one fold without a judge and, where `judge_on` names it, with `judge_for(train)`."""
     w, th, Xte = models(train, test, name)
     enc = ArrayEncoder([e.text for e in test], Xte)
-    for mode, j in (("classifier+rules", None), ("+judge", judge)):
-        if mode == "+judge" and (judge is None or not any(name.startswith(x) for x in judge_on)):
-            continue
+    for mode in ("classifier+rules", "+judge"):
+        j = None
+        if mode == "+judge":
+            if judge_for is None or not any(name.startswith(x) for x in judge_on):
+                continue
+            j = judge_for(train)
         tri = Triager(weights=w, thresholds=th, judge=j, encoder=enc)
         decisions = tri.decide_many([e.text for e in test])
         t = tallies.setdefault(f"{name}|{mode}", Tally())
@@ -198,9 +221,15 @@ def run_fold(train: list[Example], test: list[Example], models: FoldModels, judg
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / "../shared/data")
-    ap.add_argument("--judge", default="llamacpp:qwen2.5-coder-1.5b-instruct", help="model spec, or off")
-    ap.add_argument("--judge-on", nargs="*", default=["written, by emergency"],
-                    help="test folds (name prefixes) where the judge runs; LLM calls are slow on 2 cores")
+    ap.add_argument("--judge", default="probe",
+                    help="probe (heads over the 0.5B's hidden states, fitted per fold; what ships), "
+                         "a model spec for the few-shot judge, or off")
+    ap.add_argument("--judge-on", nargs="*", default=None,
+                    help="test folds (name prefixes) where the judge runs; default: every fold for the "
+                         "probe, 'written, by emergency' for a few-shot judge (LLM calls are slow on 2 cores)")
+    ap.add_argument("--probe-cache", type=Path, default=None,
+                    help="the probe model's states of every message (default beside --emb-cache; "
+                         "~35 min to fill the first time on 2 cores, resumable)")
     ap.add_argument("--judge-max-calls", type=int, default=30,
                     help="new judge calls at most; beyond, the no-judge cut-offs decide (reported)")
     ap.add_argument("--judge-cache", type=Path, default=Path.home() / ".medllm" / "cache" / "safety_judge.json")
@@ -213,7 +242,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                     default=["loso", "written", "generator"], help="which families of folds to run")
     ap.add_argument("--team", choices=("on", "off"), default="on",
                     help="train every fold with the team-written messages too (triage_team.jsonl; never tested on)")
+    ap.add_argument("--calibration", choices=("pooled", "per-source"), default="pooled",
+                    help="recall cut-offs over every training positive (what ships), or on each public "
+                         "dev source's out-of-fold scores, the lowest winning")
     ap.add_argument("--latency-threads", type=int, default=1, help="torch threads for the latency check (at most 2)")
+    ap.add_argument("--probe-latency-n", type=int, default=30, help="messages timed for the probe judge")
     ap.add_argument("--latency-n", type=int, default=200, help="messages timed for the embedding stage")
     args = ap.parse_args(argv)
 
@@ -232,22 +265,38 @@ def main(argv: Sequence[str] | None = None) -> None:
     H = None
     if args.encoder == "tuned":
         H = cached_layer_inputs(texts, options.layers, args.emb_cache.with_name(f"safety_layer_inputs_{options.layers}.npz"))
-    models = FoldModels(allx, X, H, options, args.fold_cache)
+    models = FoldModels(allx, X, H, options, args.fold_cache, args.calibration)
 
     judge = None
-    if args.judge != "off":
+    judge_for = None
+    if args.judge == "probe":
+        from medllm.trust.triage_probe import PROBE_MODEL
+
+        cache = args.probe_cache or args.emb_cache.with_name(f"safety_probe_{PROBE_MODEL}.npz")
+        last, mean = cached_probe_states(texts, cache, log=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
+        table = {t: (last[i], mean[i]) for i, t in enumerate(texts)}
+        index = {e.id: i for i, e in enumerate(allx)}
+
+        def judge_for(train: list[Example]) -> ServedProbe:
+            tr = [index[e.id] for e in train]
+            return ServedProbe(fit_probe(train, last[tr], mean[tr]), table)
+
+        args.judge_on = args.judge_on if args.judge_on is not None else [""]
+    elif args.judge != "off":
         from medllm.trust.triage_judge import LLMJudge
 
         args.judge_cache.parent.mkdir(parents=True, exist_ok=True)
         judge = CachedJudge(LLMJudge.from_spec(args.judge), args.judge_cache)
         judge.max_calls = args.judge_max_calls
+        judge_for = lambda train: judge  # noqa: E731 - one judge for every fold
+        args.judge_on = args.judge_on if args.judge_on is not None else ["written, by emergency"]
 
     tallies: dict[str, Tally] = {}
     # 1. leave one source out
     for src in SOURCES if "loso" in args.folds else ():
         train = [e for e in allx if e.source != src]
         test = [e for e in dev if e.source == src]
-        th = run_fold(train, test, models, judge, tallies, f"LOSO {src}", args.judge_on)
+        th = run_fold(train, test, models, judge_for, tallies, f"LOSO {src}", args.judge_on)
         print(f"  LOSO {src}: thresholds {th}", file=sys.stderr)
     # 2. written, grouped by emergency
     from sklearn.model_selection import GroupKFold
@@ -255,14 +304,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     written = [e for e in dev if e.source == "written"]
     others = [e for e in allx if e.source != "written"]
     for a, b in GroupKFold(5).split(written, groups=[e.group for e in written]) if "written" in args.folds else ():
-        run_fold(others + [written[i] for i in a], [written[i] for i in b], models, judge,
+        run_fold(others + [written[i] for i in a], [written[i] for i in b], models, judge_for,
                  tallies, "written, by emergency (5 folds)", args.judge_on)
     # 3. MedSafetyBench by generator
     msb = [e for e in dev if e.source == "medsafetybench"]
     rest = [e for e in allx if e.source != "medsafetybench"]
     for gen, other in (("gpt4", "llama2"), ("llama2", "gpt4")) if "generator" in args.folds else ():
         run_fold(rest + [e for e in msb if f"/{other}" in e.note], [e for e in msb if f"/{gen}" in e.note],
-                 models, judge, tallies, "MedSafetyBench, by generator", args.judge_on)
+                 models, judge_for, tallies, "MedSafetyBench, by generator", args.judge_on)
     if judge is not None:
         judge.save()
 
@@ -273,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         name, mode = key.split("|")
         print(f"| {name} | {mode} | {fmt(t.red)} | {fmt(t.harm)} | {fmt(t.ben_refused)} | "
               f"{fmt(t.ben_alarmed)} | {t.band / max(1, t.n):.2f} | {t.judged}/{t.n} = {t.judged / max(1, t.n):.2f} |")
-    key = "written, by emergency (5 folds)|" + ("+judge" if judge else "classifier+rules")
+    key = "written, by emergency (5 folds)|" + ("+judge" if judge_for else "classifier+rules")
     if key in tallies:
         print(f"\n## Red-flag recall per emergency type ({key.replace('|', ', ')})\n")
         print("| emergency type | caught |")
@@ -309,6 +358,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"\nembedding stage ({type(enc).__name__} + heads), one message at a time, torch threads = {args.latency_threads}, "
           f"{len(lat)} dev messages: median {statistics.median(lat):.1f} ms, "
           f"p95 {lat[int(0.95 * (len(lat) - 1))]:.1f} ms")
+    if args.judge == "probe":
+        from medllm.config import load_settings
+        from medllm.models.registry import resolve_gguf
+        from medllm.trust.triage_probe import PROBE_MODEL
+
+        probe = ProbeJudge(ProbeWeights.empty(), resolve_gguf(PROBE_MODEL, load_settings().models_dir))
+        t1 = time.perf_counter()
+        probe.pooled(sample[0])
+        load_s = time.perf_counter() - t1
+        pl = []
+        for t in sample[: args.probe_latency_n]:
+            t1 = time.perf_counter()
+            probe.pooled(t)
+            pl.append(time.perf_counter() - t1)
+        pl.sort()
+        print(f"probe judge ({PROBE_MODEL} hidden states, llama.cpp, {os.cpu_count()} threads), {len(pl)} dev messages: "
+              f"median {statistics.median(pl):.2f} s, p95 {pl[int(0.95 * (len(pl) - 1))]:.2f} s; first call with loading {load_s:.1f} s")
     if judge is not None and judge.latencies:
         jl = sorted(judge.latencies)
         print(f"judge ({args.judge}, one yes/no question): {len(jl)} calls timed this run, "

@@ -50,12 +50,12 @@ class Settings:
     # cut-offs decide). Chosen for recall on cross-fitted scores (encoder tuned without the
     # scored half) by `python -m medllm.trust.triage_train`; benchmarks/safety.py measures them
     # on folds not tuned on.
-    # The judge is off by default: measured there, the packaged 1.5B judge did not improve the
-    # band (frozen encoder: recall 0.93 with it, 0.95 without; tuned encoder: same recall, false
-    # alarms 0.400 with it vs 0.388 without, 17% of written messages judged) and costs ~12 s
-    # (quiet) to ~22 s (shared machine) a message. Set e.g.
-    # "llamacpp:qwen2.5-coder-1.5b-instruct" to use it.
-    triage_judge: str = "off"
+    # The judge: "probe" (default; heads over the packaged 0.5B's hidden states, ~0.5 s a judged
+    # message; measured on folds not trained on: false alarms on XSTest 0.120 -> 0.004 and
+    # Do-Not-Answer 0.092 -> 0.023, written vignettes 0.388 -> 0.400, red flags 0.967 -> 0.975),
+    # a llamacpp: model spec for the few-shot yes/no judge (the 1.5B did not help: false alarms
+    # 0.400 vs 0.388, ~12-22 s a message), or "off".
+    triage_judge: str = "probe"
     triage_emergency_low: float = 0.107
     triage_emergency_high: float = 0.673
     triage_refuse_low: float = 0.291

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
 def triage_command(
     target: str = typer.Argument(..., help="the message in quotes, or a .jsonl file with lines {\"id\", \"text\"}"),
     out: Path = typer.Option(None, "--out", "-o", help="with a .jsonl file: folder for decisions.jsonl (resumes if present)"),
-    judge: str = typer.Option(None, "--judge", help="model for the uncertain band, or 'off'; default: the triage_judge setting"),
+    judge: str = typer.Option(None, "--judge", help="the uncertain band's judge: 'probe' (heads over the 0.5B's hidden states), a llamacpp: model spec (few-shot), or 'off'; default: the triage_judge setting"),
     as_json: bool = typer.Option(False, "--json", help="print the full decision as JSON (single message)"),
 ) -> None:
     """Triage a message: level (emergency / urgent / routine), refuse or not, category, reason and

