@@ -1,0 +1,78 @@
+"""Which features should the triage judge read? Out-of-fold AUC of the triage heads over each
+feature set, on every training message except the written vignettes (so the choice never sees the
+folds `benchmarks/safety.py` reports on the written vignettes).
+
+    nice python benchmarks/triage_features.py
+
+Feature sets: the untuned MiniLM sentence embedding (what the classifier starts from), and the
+packaged 0.5B model's last-layer states read by `medllm.trust.triage_probe` (the prompt's last
+token, the mean over the message, both). Five folds grouped by emergency; "team only" is the AUC
+on the team-written messages alone (first-person mild symptoms against emergencies told by
+patients, the hardest pairs in training). The probe states take ~35 min to read the first time
+(kept in $MEDLLM_HOME/cache, shared with benchmarks/safety.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GroupKFold
+
+from medllm.trust.triage_probe import PROBE_MODEL
+from medllm.trust.triage_train import (
+    cached_embeddings, cached_probe_states, default_emb_cache, fit, load_dev, load_extra_benign,
+    load_team_written,
+)
+
+
+def standardised_unit(*blocks: np.ndarray) -> np.ndarray:
+    """Each block standardised and scaled to unit rows, then joined and scaled to unit rows
+    (the probe's own transform, here with statistics of the whole selection set)."""
+    parts = []
+    for a in blocks:
+        a = (a - a.mean(0)) / (a.std(0) + 1e-6)
+        parts.append(a / np.linalg.norm(a, axis=1, keepdims=True))
+    x = np.hstack(parts)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / "../shared/data")
+    args = ap.parse_args(argv)
+    allx = load_dev(args.data / "safety" / "safety_dev.jsonl") + load_extra_benign(args.data) + load_team_written()
+    sel = [e for e in allx if e.source != "written"]
+    texts = [e.text for e in sel]
+    cache = default_emb_cache()
+    minilm = cached_embeddings([e.text for e in allx], cache)[[i for i, e in enumerate(allx) if e.source != "written"]]
+    last, mean = cached_probe_states(texts, cache.with_name(f"safety_probe_{PROBE_MODEL}.npz"),
+                                     log=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
+    feature_sets = {
+        "MiniLM (untuned)": minilm,
+        f"{PROBE_MODEL}: last token": standardised_unit(last),
+        f"{PROBE_MODEL}: message mean": standardised_unit(mean),
+        f"{PROBE_MODEL}: last + mean (ships)": standardised_unit(last, mean),
+    }
+    kinds = np.array([e.kind for e in sel])
+    team = np.array([e.source == "team" for e in sel])
+    print(f"# {len(sel)} messages (no written vignettes): {int((kinds == 'red_flag').sum())} red flags, "
+          f"{int((kinds == 'harmful').sum())} harmful; team-written {int(team.sum())}\n")
+    print("| features | AUC emergency | AUC emergency, team-written only | AUC harmful |")
+    print("|---|---|---|---|")
+    for name, F in feature_sets.items():
+        p_em, p_harm = np.zeros(len(sel)), np.zeros(len(sel))
+        for a, b in GroupKFold(5).split(sel, groups=[e.group for e in sel]):
+            w = fit([sel[i] for i in a], F[a])
+            p_em[b], p_harm[b] = w.emergency.proba(F[b])[:, 1], w.harmful.proba(F[b])[:, 1]
+        print(f"| {name} | {roc_auc_score(kinds == 'red_flag', p_em):.4f} | "
+              f"{roc_auc_score(kinds[team] == 'red_flag', p_em[team]):.4f} | "
+              f"{roc_auc_score(kinds == 'harmful', p_harm):.4f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
