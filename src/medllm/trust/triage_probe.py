@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ PREFIX = "A message sent to a medical assistant:\n\n"
 SUFFIX = ("\n\nIs the writer having an emergency now, asking for something harmful, or asking an"
           " ordinary question? Answer:")
 MAX_CHARS = 1500
+_LOAD_LOCK = threading.Lock()
 
 
 def probe_prompt(text: str) -> str:
@@ -123,11 +125,13 @@ class ProbeJudge:
         return cls(ProbeWeights.load(), resolve_gguf(PROBE_MODEL, s.models_dir))
 
     def pooled(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        if self._states is None:
-            from medllm.models.llamacpp import LlamaCppHiddenStates
+        with _LOAD_LOCK:  # the service triages from several threads: load the model once
+            if self._states is None:
+                from medllm.models.llamacpp import LlamaCppHiddenStates
 
-            assert self.model_path is not None
-            self._states = LlamaCppHiddenStates(self.model_path)
+                if self.model_path is None:
+                    raise ValueError("the probe judge has no model to read states with")
+                self._states = LlamaCppHiddenStates(self.model_path)
         hs = self._states  # type: ignore[assignment]
         states = hs.states(probe_prompt(text))  # type: ignore[attr-defined]
         return pool(states, hs.count_tokens(PREFIX), hs.count_tokens(SUFFIX))  # type: ignore[attr-defined]
