@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from itertools import groupby
 from pathlib import Path
@@ -360,6 +361,9 @@ class LlamaCppHiddenStates:
                 )
         except (ValueError, RuntimeError) as e:
             raise ModelError(f"could not load {path} for hidden states: {e}") from None
+        # free it when this object goes, or at exit while llama.cpp is still loaded (a model
+        # held by a cached triager otherwise frees itself during interpreter teardown, noisily)
+        self._free = weakref.finalize(self, self._llm.close)  # runs at most once
         self._lock = threading.Lock()
         self.n_ctx = n_ctx
 
@@ -372,7 +376,4 @@ class LlamaCppHiddenStates:
             return np.asarray(self._llm.embed(text, normalize=False, truncate=True), dtype=np.float32)
 
     def close(self) -> None:
-        llm = getattr(self, "_llm", None)
-        if llm is not None:
-            llm.close()
-            self._llm = None  # type: ignore[assignment]
+        self._free()
