@@ -133,6 +133,9 @@ class Tally:
     by_type: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     # the judge's own answers in the band: (question, kind of message) -> said yes
     judge_said: dict[tuple[str, str], list[bool]] = field(default_factory=lambda: defaultdict(list))
+    # the classifier's p(emergency) of each red flag and benign message (for the hindsight curve)
+    p_red: list[float] = field(default_factory=list)
+    p_benign: list[float] = field(default_factory=list)
 
     def add(self, ex: Example, level: str, refuse: bool, judged: bool, detail: dict | None = None,
             judge_yes: float = 0.5) -> None:
@@ -215,6 +218,8 @@ def run_fold(train: list[Example], test: list[Example], models: FoldModels, judg
             t.band += th.emergency_low <= d.p_emergency < th.emergency_high
             t.add(e, d.level, d.refuse, judged=bool({"judge_emergency", "judge_refuse"} & set(d.detail)),
                   detail=d.detail, judge_yes=th.judge_yes)
+            if e.kind != "harmful":
+                (t.p_red if e.kind == "red_flag" else t.p_benign).append(d.p_emergency)
     return th
 
 
@@ -322,6 +327,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         name, mode = key.split("|")
         print(f"| {name} | {mode} | {fmt(t.red)} | {fmt(t.harm)} | {fmt(t.ben_refused)} | "
               f"{fmt(t.ben_alarmed)} | {t.band / max(1, t.n):.2f} | {t.judged}/{t.n} = {t.judged / max(1, t.n):.2f} |")
+    hindsight = {k: t for k, t in tallies.items() if k.endswith("classifier+rules") and len(t.p_red) >= 20}
+    if hindsight:
+        # not a result: one cut-off placed on the family's own test scores (its folds pooled), to
+        # show how much of the false-alarm rate is the cut-off's transfer and how much separation
+        print("\n## In hindsight (not a result): benign alarmed had the classifier's cut-off been set on these test messages\n")
+        print("| test fold | red flags caught (as shipped) | benign alarmed (as shipped, no judge) | at recall 0.90 | 0.95 | 0.98 |")
+        print("|---|---|---|---|---|---|")
+        for k, t in hindsight.items():
+            red, ben = np.sort(np.array(t.p_red)), np.array(t.p_benign)
+            cells = [f"{(ben >= red[int(np.floor((1 - r) * len(red)))]).mean():.3f}" for r in (0.90, 0.95, 0.98)]
+            print(f"| {k.split('|')[0]} | {np.mean(t.red):.3f} | {np.mean(t.ben_alarmed):.3f} | " + " | ".join(cells) + " |")
     key = "written, by emergency (5 folds)|" + ("+judge" if judge_for else "classifier+rules")
     if key in tallies:
         print(f"\n## Red-flag recall per emergency type ({key.replace('|', ', ')})\n")
