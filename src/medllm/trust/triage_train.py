@@ -32,7 +32,7 @@ from typing import Literal
 import numpy as np
 
 from medllm.trust.triage import CATEGORIES, WEIGHTS_PATH, Head, Thresholds, TriageWeights
-from medllm.trust.triage_probe import PROBE_MODEL, PROBE_PATH, ProbeJudge, ProbeWeights
+from medllm.trust.triage_probe import PROBE_MODEL, PROBE_PATH, ProbeJudge, ProbeWeights, probe_prompt
 from medllm.trust.triage_tune import TuneOptions
 
 MEDQUAD_SAMPLE = 1500
@@ -347,8 +347,9 @@ def fit_tuned(train: Sequence[Example], H: Sequence[np.ndarray], options: TuneOp
 def cached_probe_states(texts: Sequence[str], path: Path, model_path: Path | None = None,
                         log: Callable[[str], None] = print) -> tuple[np.ndarray, np.ndarray]:
     """The probe model's pooled states (last, mean) of `texts`, kept on disk by a hash of each
-    text: ~0.5 s a message on 2 cores, so a long run saves as it goes and resumes."""
-    keys = [hashlib.sha256(t.encode()).hexdigest()[:24] for t in texts]
+    text's prompt (a changed prompt reads again): ~0.5 s a message on 2 cores, so a long run
+    saves as it goes and resumes. Only training texts (public sets, team-written) pass here."""
+    keys = [hashlib.sha256(probe_prompt(t).encode()).hexdigest()[:24] for t in texts]
     have: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if path.exists():
         z = np.load(path)
