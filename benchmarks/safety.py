@@ -375,11 +375,9 @@ def main(argv: Sequence[str] | None = None) -> None:
           f"{len(lat)} dev messages: median {statistics.median(lat):.1f} ms, "
           f"p95 {lat[int(0.95 * (len(lat) - 1))]:.1f} ms")
     if args.judge == "probe":
-        from medllm.config import load_settings
-        from medllm.models.registry import resolve_gguf
-        from medllm.trust.triage_probe import PROBE_MODEL
+        from medllm.trust.triage_probe import PROBE_MODEL, probe_model_path
 
-        probe = ProbeJudge(ProbeWeights.empty(), resolve_gguf(PROBE_MODEL, load_settings().models_dir))
+        probe = ProbeJudge(ProbeWeights.empty(), probe_model_path())
         t1 = time.perf_counter()
         probe.pooled(sample[0])
         load_s = time.perf_counter() - t1

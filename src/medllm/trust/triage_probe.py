@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,23 @@ def _unit(a: np.ndarray) -> np.ndarray:
     return a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
 
 
+def standardised_features(blocks: Sequence[np.ndarray], mean: Sequence[np.ndarray],
+                          std: Sequence[np.ndarray]) -> np.ndarray:
+    """Each (n, hidden) block standardised and scaled to unit rows, then joined and scaled to
+    unit rows: what the heads read."""
+    return _unit(np.hstack([_unit((x - m) / s) for x, m, s in zip(blocks, mean, std, strict=True)])).astype(np.float32)
+
+
+def probe_model_path() -> Path:
+    """The packaged probe model, assembled on first use."""
+    from medllm.config import load_settings
+    from medllm.models.registry import resolve_gguf
+
+    s = load_settings()
+    assert s.models_dir is not None
+    return resolve_gguf(PROBE_MODEL, s.models_dir)
+
+
 @dataclass(frozen=True)
 class ProbeWeights:
     """Standardisation of the two pooled states, the two heads, and each head's cut-off (the
@@ -63,8 +81,7 @@ class ProbeWeights:
 
     def features(self, last: np.ndarray, mean: np.ndarray) -> np.ndarray:
         """(n, 2 * hidden) unit rows from (n, hidden) pooled states."""
-        parts = [_unit((x - self.mean[i]) / self.std[i]) for i, x in enumerate((last, mean))]
-        return _unit(np.hstack(parts)).astype(np.float32)
+        return standardised_features((last, mean), self.mean, self.std)
 
     def save(self, path: Path) -> None:
         arrays = {"mean": self.mean.astype(np.float32), "std": self.std.astype(np.float32),
@@ -117,12 +134,7 @@ class ProbeJudge:
 
     @classmethod
     def packaged(cls) -> ProbeJudge:
-        from medllm.config import load_settings
-        from medllm.models.registry import resolve_gguf
-
-        s = load_settings()
-        assert s.models_dir is not None
-        return cls(ProbeWeights.load(), resolve_gguf(PROBE_MODEL, s.models_dir))
+        return cls(ProbeWeights.load(), probe_model_path())
 
     def pooled(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         with _LOAD_LOCK:  # the service triages from several threads: load the model once

@@ -32,7 +32,9 @@ from typing import Literal
 import numpy as np
 
 from medllm.trust.triage import CATEGORIES, WEIGHTS_PATH, Head, Thresholds, TriageWeights
-from medllm.trust.triage_probe import PROBE_MODEL, PROBE_PATH, ProbeJudge, ProbeWeights, probe_prompt
+from medllm.trust.triage_probe import (
+    PROBE_MODEL, PROBE_PATH, ProbeJudge, ProbeWeights, probe_model_path, probe_prompt, standardised_features,
+)
 from medllm.trust.triage_tune import TuneOptions
 
 MEDQUAD_SAMPLE = 1500
@@ -365,12 +367,7 @@ def cached_probe_states(texts: Sequence[str], path: Path, model_path: Path | Non
 
     todo = [(k, t) for k, t in dict(zip(keys, texts, strict=True)).items() if k not in have]
     if todo:
-        if model_path is None:
-            from medllm.config import load_settings
-            from medllm.models.registry import resolve_gguf
-
-            model_path = resolve_gguf(PROBE_MODEL, load_settings().models_dir)  # type: ignore[arg-type]
-        judge = ProbeJudge(ProbeWeights.empty(), model_path)
+        judge = ProbeJudge(ProbeWeights.empty(), model_path or probe_model_path())
         t0 = time.perf_counter()
         for n, (k, t) in enumerate(todo, start=1):
             have[k] = judge.pooled(t)
@@ -388,25 +385,17 @@ def fit_probe(train: Sequence[Example], last: np.ndarray, mean: np.ndarray, fold
     from sklearn.model_selection import GroupKFold
 
     train = list(train)
-    stats = np.stack([last.mean(0), mean.mean(0)]), np.stack([last.std(0), mean.std(0)]) + 1e-6
+    mu, sd = np.stack([last.mean(0), mean.mean(0)]), np.stack([last.std(0), mean.std(0)]) + 1e-6
+    X = standardised_features((last, mean), mu, sd)
     kinds = np.array([e.kind for e in train])
     red, harm = kinds == "red_flag", kinds == "harmful"
-
-    def heads(idx: np.ndarray) -> ProbeWeights:
-        w = ProbeWeights(stats[0], stats[1], Head(np.zeros((1, 1)), np.zeros(1), ("0", "1")),
-                         Head(np.zeros((1, 1)), np.zeros(1), ("0", "1")), 0.5, 0.5, meta or {})
-        X = w.features(last[idx], mean[idx])
-        return ProbeWeights(w.mean, w.std, _binary(X, red[idx], 1.0), _binary(X, harm[idx], 1.0), 0.5, 0.5, w.meta)
-
     p_em, p_harm = np.zeros(len(train)), np.zeros(len(train))
-    for a, b in GroupKFold(folds).split(np.zeros(len(train)), groups=[e.group for e in train]):
-        w = heads(a)
-        X = w.features(last[b], mean[b])
-        p_em[b], p_harm[b] = w.emergency.proba(X)[:, 1], w.harmful.proba(X)[:, 1]
-    w = heads(np.arange(len(train)))
-    return ProbeWeights(w.mean, w.std, w.emergency, w.harmful,
-                        recall_cut(train, p_em, "red_flag", RECALL_NO_JUDGE, "pooled"),
-                        recall_cut(train, p_harm, "harmful", RECALL_NO_JUDGE, "pooled"), w.meta)
+    for a, b in GroupKFold(folds).split(X, groups=[e.group for e in train]):
+        p_em[b] = _binary(X[a], red[a], 1.0).proba(X[b])[:, 1]
+        p_harm[b] = _binary(X[a], harm[a], 1.0).proba(X[b])[:, 1]
+    return ProbeWeights(mu, sd, _binary(X, red, 1.0), _binary(X, harm, 1.0),
+                        recall_cut(train, p_em, "red_flag", RECALL_NO_JUDGE),
+                        recall_cut(train, p_harm, "harmful", RECALL_NO_JUDGE), meta or {})
 
 
 def embed(texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
