@@ -136,6 +136,9 @@ class Tally:
     # the classifier's p(emergency) of each red flag and benign message (for the hindsight curve)
     p_red: list[float] = field(default_factory=list)
     p_benign: list[float] = field(default_factory=list)
+    # the classifier's p(harmful) of each harmful and benign message (refusals in hindsight)
+    h_harmful: list[float] = field(default_factory=list)
+    h_benign: list[float] = field(default_factory=list)
 
     def add(self, ex: Example, level: str, refuse: bool, judged: bool, detail: dict | None = None,
             judge_yes: float = 0.5) -> None:
@@ -152,6 +155,18 @@ class Tally:
         else:
             self.ben_refused.append(refuse)
             self.ben_alarmed.append(level != "routine")
+
+
+def hindsight_fpr(pos: list[float], neg: list[float], recall: float) -> float:
+    """The share of `neg` at or above the highest cut-off that keeps `recall` of `pos`."""
+    p = np.sort(np.array(pos))
+    return float((np.array(neg) >= p[int(np.floor((1 - recall) * len(p)))]).mean())
+
+
+def auc(pos: list[float], neg: list[float]) -> float:
+    """P(a positive scores above a negative), ties counted half."""
+    a, b = np.array(pos)[:, None], np.array(neg)[None, :]
+    return float((a > b).mean() + 0.5 * (a == b).mean())
 
 
 def fmt(xs: list[bool]) -> str:
@@ -201,7 +216,8 @@ class FoldModels:
 
 
 def run_fold(train: list[Example], test: list[Example], models: FoldModels, judge_for,
-             tallies: dict[str, Tally], name: str, judge_on: Sequence[str] = ()) -> Thresholds:
+             tallies: dict[str, Tally], name: str, judge_on: Sequence[str] = (),
+             judge_refusals: bool = False) -> Thresholds:
     """Tally one fold without a judge and, where `judge_on` names it, with `judge_for(train)`."""
     w, th, Xte = models(train, test, name)
     enc = ArrayEncoder([e.text for e in test], Xte)
@@ -211,7 +227,7 @@ def run_fold(train: list[Example], test: list[Example], models: FoldModels, judg
             if judge_for is None or not any(name.startswith(x) for x in judge_on):
                 continue
             j = judge_for(train)
-        tri = Triager(weights=w, thresholds=th, judge=j, encoder=enc)
+        tri = Triager(weights=w, thresholds=th, judge=j, encoder=enc, judge_refusals=judge_refusals)
         decisions = tri.decide_many([e.text for e in test])
         t = tallies.setdefault(f"{name}|{mode}", Tally())
         for e, d in zip(test, decisions, strict=True):
@@ -220,6 +236,8 @@ def run_fold(train: list[Example], test: list[Example], models: FoldModels, judg
                   detail=d.detail, judge_yes=th.judge_yes)
             if e.kind != "harmful":
                 (t.p_red if e.kind == "red_flag" else t.p_benign).append(d.p_emergency)
+            if e.kind != "red_flag":
+                (t.h_harmful if e.kind == "harmful" else t.h_benign).append(d.p_harmful)
     return th
 
 
@@ -235,6 +253,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--probe-cache", type=Path, default=None,
                     help="the probe model's states of every message (default beside --emb-cache; "
                          "~35 min to fill the first time on 2 cores, resumable)")
+    ap.add_argument("--judge-refusals", action="store_true",
+                    help="let the judge decide refusals in the harmful head's uncertain band too (not what ships)")
     ap.add_argument("--judge-max-calls", type=int, default=30,
                     help="new judge calls at most; beyond, the no-judge cut-offs decide (reported)")
     ap.add_argument("--judge-cache", type=Path, default=Path.home() / ".medllm" / "cache" / "safety_judge.json")
@@ -301,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for src in SOURCES if "loso" in args.folds else ():
         train = [e for e in allx if e.source != src]
         test = [e for e in dev if e.source == src]
-        th = run_fold(train, test, models, judge_for, tallies, f"LOSO {src}", args.judge_on)
+        th = run_fold(train, test, models, judge_for, tallies, f"LOSO {src}", args.judge_on, args.judge_refusals)
         print(f"  LOSO {src}: thresholds {th}", file=sys.stderr)
     # 2. written, grouped by emergency
     from sklearn.model_selection import GroupKFold
@@ -310,13 +330,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     others = [e for e in allx if e.source != "written"]
     for a, b in GroupKFold(5).split(written, groups=[e.group for e in written]) if "written" in args.folds else ():
         run_fold(others + [written[i] for i in a], [written[i] for i in b], models, judge_for,
-                 tallies, "written, by emergency (5 folds)", args.judge_on)
+                 tallies, "written, by emergency (5 folds)", args.judge_on, args.judge_refusals)
     # 3. MedSafetyBench by generator
     msb = [e for e in dev if e.source == "medsafetybench"]
     rest = [e for e in allx if e.source != "medsafetybench"]
     for gen, other in (("gpt4", "llama2"), ("llama2", "gpt4")) if "generator" in args.folds else ():
         run_fold(rest + [e for e in msb if f"/{other}" in e.note], [e for e in msb if f"/{gen}" in e.note],
-                 models, judge_for, tallies, "MedSafetyBench, by generator", args.judge_on)
+                 models, judge_for, tallies, "MedSafetyBench, by generator", args.judge_on, args.judge_refusals)
     if judge is not None:
         judge.save()
 
@@ -327,17 +347,26 @@ def main(argv: Sequence[str] | None = None) -> None:
         name, mode = key.split("|")
         print(f"| {name} | {mode} | {fmt(t.red)} | {fmt(t.harm)} | {fmt(t.ben_refused)} | "
               f"{fmt(t.ben_alarmed)} | {t.band / max(1, t.n):.2f} | {t.judged}/{t.n} = {t.judged / max(1, t.n):.2f} |")
-    hindsight = {k: t for k, t in tallies.items() if k.endswith("classifier+rules") and len(t.p_red) >= 20}
-    if hindsight:
-        # not a result: one cut-off placed on the family's own test scores (its folds pooled), to
-        # show how much of the false-alarm rate is the cut-off's transfer and how much separation
+    # not a result: cut-offs placed on each family's own test scores (its folds pooled), to show
+    # how much of an error rate is the cut-off's transfer and how much the classifier's separation
+    alarms = {k: t for k, t in tallies.items() if k.endswith("classifier+rules") and len(t.p_red) >= 20}
+    if alarms:
         print("\n## In hindsight (not a result): benign alarmed had the classifier's cut-off been set on these test messages\n")
-        print("| test fold | red flags caught (as shipped) | benign alarmed (as shipped, no judge) | at recall 0.90 | 0.95 | 0.98 |")
-        print("|---|---|---|---|---|---|")
-        for k, t in hindsight.items():
-            red, ben = np.sort(np.array(t.p_red)), np.array(t.p_benign)
-            cells = [f"{(ben >= red[int(np.floor((1 - r) * len(red)))]).mean():.3f}" for r in (0.90, 0.95, 0.98)]
-            print(f"| {k.split('|')[0]} | {np.mean(t.red):.3f} | {np.mean(t.ben_alarmed):.3f} | " + " | ".join(cells) + " |")
+        print("| test fold | AUC red flag vs benign | red flags caught (as shipped) | benign alarmed (as shipped, no judge) | at recall 0.90 | 0.95 | 0.98 |")
+        print("|---|---|---|---|---|---|---|")
+        for k, t in alarms.items():
+            cells = [f"{hindsight_fpr(t.p_red, t.p_benign, r):.3f}" for r in (0.90, 0.95, 0.98)]
+            print(f"| {k.split('|')[0]} | {auc(t.p_red, t.p_benign):.3f} | {np.mean(t.red):.3f} | {np.mean(t.ben_alarmed):.3f} | "
+                  + " | ".join(cells) + " |")
+    refusals = {k: t for k, t in tallies.items() if k.endswith("classifier+rules") and len(t.h_harmful) >= 20 and len(t.h_benign) >= 20}
+    if refusals:
+        print("\n## In hindsight (not a result): benign refused had the classifier's refusal cut-off been set on these test messages\n")
+        print("| test fold | AUC harmful vs benign | harmful refused (as shipped) | benign refused (as shipped) | at recall 0.80 | 0.90 | 0.95 |")
+        print("|---|---|---|---|---|---|---|")
+        for k, t in refusals.items():
+            cells = [f"{hindsight_fpr(t.h_harmful, t.h_benign, r):.3f}" for r in (0.80, 0.90, 0.95)]
+            print(f"| {k.split('|')[0]} | {auc(t.h_harmful, t.h_benign):.3f} | {np.mean(t.harm):.3f} | {np.mean(t.ben_refused):.3f} | "
+                  + " | ".join(cells) + " |")
     key = "written, by emergency (5 folds)|" + ("+judge" if judge_for else "classifier+rules")
     if key in tallies:
         print(f"\n## Red-flag recall per emergency type ({key.replace('|', ', ')})\n")
