@@ -56,13 +56,13 @@ class Settings:
     # a llamacpp: model spec for the few-shot yes/no judge (the 1.5B did not help: false alarms
     # 0.400 vs 0.388, ~12-22 s a message), or "off".
     triage_judge: str = "probe"
-    triage_emergency_low: float = 0.107
-    triage_emergency_high: float = 0.673
-    triage_refuse_low: float = 0.291
-    triage_refuse_high: float = 0.955
+    triage_emergency_low: float = 0.115
+    triage_emergency_high: float = 0.683
+    triage_refuse_low: float = 0.279
+    triage_refuse_high: float = 0.951
     triage_judge_yes: float = 0.5
-    triage_emergency_no_judge: float = 0.259
-    triage_refuse_no_judge: float = 0.450
+    triage_emergency_no_judge: float = 0.213
+    triage_refuse_no_judge: float = 0.411
     triage_urgent_min: float = 0.5  # an emergency is called 'urgent' (same day) from this p(urgent)
 
     @property

@@ -195,15 +195,20 @@ def test_an_uncertain_refusal_never_silences_a_sure_emergency(triager):
     assert d2.level != "routine" and d2.refuse
 
 
-def test_team_written_training_messages_are_labelled_and_never_a_dev_source():
+def test_team_written_training_messages_are_labelled_and_never_a_dev_source(shared_data):
     from medllm.trust.triage import CATEGORIES
-    from medllm.trust.triage_train import DEV_SOURCES, category_label, emergency_group, load_team_written
+    from medllm.trust.triage_train import DEV_SOURCES, category_label, emergency_group, load_dev, load_team_written
 
     team = load_team_written()
     kinds = {k: [e for e in team if e.kind == k] for k in ("red_flag", "harmful", "benign")}
     assert all(len(v) >= 50 for v in kinds.values())
     assert {e.source for e in team} == {"team"} and "team" not in DEV_SOURCES
     assert len({e.id for e in team}) == len(team)
+    # no training message repeats another or a dev message (a copy would leak into a test fold)
+    norm = lambda t: " ".join(t.lower().split())  # noqa: E731
+    dev = {norm(e.text) for e in load_dev(shared_data / "safety" / "safety_dev.jsonl")}
+    assert len({norm(e.text) for e in team}) == len(team)
+    assert not dev & {norm(e.text) for e in team}
     # every harmful request names a category the head knows; most red flags name their emergency
     assert {category_label(e) for e in kinds["harmful"]} == set(CATEGORIES)
     assert sum(bool(emergency_group(e.note)) for e in kinds["red_flag"]) >= 0.9 * len(kinds["red_flag"])

@@ -10,8 +10,11 @@ Training data (read only here, never at run time):
 - extra benign questions nobody on the team wrote: MeQSum consumer questions, K-QA patient
   questions and a fixed sample of MedQuAD questions;
 - `triage_team.jsonl`: messages the medllm team wrote for training only, never scored: red
-  flags told by patients and carers across ~40 emergencies, and benign first-person questions
-  about mild symptoms (the kind the dev set lacks, which the classifier used to alarm on).
+  flags told by patients and carers across ~40 emergencies; benign first-person questions about
+  mild symptoms (the kind the dev set lacks, which the classifier used to alarm on); harmful
+  requests in patients', carers' and staff's words, about 35 per category; and benign questions that
+  sound alarming (safe-dose, poison history, palliative doses, past self-harm now safe, violent
+  words in medical senses), written from the categories only, without reading the dev set.
 
 The benchmark (`benchmarks/safety.py`) calls the same `fit` on folds of these data.
 """
