@@ -8,7 +8,9 @@ Feature sets: the untuned MiniLM sentence embedding (what the classifier starts 
 packaged 0.5B model's last-layer states read by `medllm.trust.triage_probe` (the prompt's last
 token, the mean over the message, both). Five folds grouped by emergency; "team only" is the AUC
 on the team-written messages alone (first-person mild symptoms against emergencies told by
-patients, the hardest pairs in training). The probe states take ~35 min to read the first time
+patients, the hardest pairs in training). A second table asks the refusal question where it is
+hard: harmful against benign requests of XSTest and of Do-Not-Answer, each source left out of
+training in turn (LOSO), for MiniLM, the probe states, and both joined. The probe states take ~35 min to read the first time
 (kept in $MEDLLM_HOME/cache, shared with benchmarks/safety.py).
 """
 
@@ -66,6 +68,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"| {name} | {roc_auc_score(kinds == 'red_flag', p_em):.4f} | "
               f"{roc_auc_score(kinds[team] == 'red_flag', p_em[team]):.4f} | "
               f"{roc_auc_score(kinds == 'harmful', p_harm):.4f} |", flush=True)
+
+    feature_sets["MiniLM + last + mean"] = np.hstack([minilm, feature_sets[f"{PROBE_MODEL}: last + mean (ships)"]])
+    loso = ("xstest", "do-not-answer")
+    print("\n| features | " + " | ".join(f"AUC harmful vs benign, {s} left out" for s in loso) + " |")
+    print("|---|" + "---|" * len(loso))
+    for name, F in feature_sets.items():
+        cells = []
+        for src in loso:
+            tr = [i for i, e in enumerate(sel) if e.source != src]
+            te = [i for i, e in enumerate(sel) if e.source == src and e.kind != "red_flag"]
+            w = fit([sel[i] for i in tr], F[tr])
+            cells.append(f"{roc_auc_score(kinds[te] == 'harmful', w.harmful.proba(F[te])[:, 1]):.4f}")
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":
