@@ -51,8 +51,8 @@ class Settings:
     # scored half) by `python -m medllm.trust.triage_train`; benchmarks/safety.py measures them
     # on folds not tuned on.
     # The judge: "probe" (default; heads over the packaged 0.5B's hidden states, ~0.5 s a judged
-    # message; measured on folds not trained on: false alarms on XSTest 0.120 -> 0.004 and
-    # Do-Not-Answer 0.092 -> 0.023, written vignettes 0.388 -> 0.400, red flags 0.967 -> 0.975),
+    # message; measured on folds not trained on: false alarms on XSTest 0.108 -> 0.004,
+    # Do-Not-Answer 0.126 -> 0.080, written vignettes 0.375 -> 0.338, red flags 0.967 -> 0.950),
     # a llamacpp: model spec for the few-shot yes/no judge (the 1.5B did not help: false alarms
     # 0.400 vs 0.388, ~12-22 s a message), or "off".
     triage_judge: str = "probe"

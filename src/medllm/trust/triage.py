@@ -12,7 +12,7 @@ Three stages, cheapest first:
    the probe judge (`medllm.trust.triage_probe`: heads over the packaged 0.5B model's hidden
    states, ~0.5 s a message), or a local instruct model asked a few-shot yes/no question
    (`medllm.trust.triage_judge`). Refusals in their band are left to the classifier's cut-off:
-   in a one-off comparison, judging them traded harmful refusals for benign ones.
+   judging them traded harmful refusals for benign ones (benchmarks/safety.py --judge-refusals).
 3. **Rules** (`medllm.trust.safety`'s high-precision patterns): overrides only; a rule that fires
    can raise a decision, never lower one.
 
