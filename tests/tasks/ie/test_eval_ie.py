@@ -4,7 +4,6 @@ predictions.jsonl with id / gold / pred, entity-level strict F1 (checked against
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
