@@ -157,16 +157,16 @@ class Tally:
             self.ben_alarmed.append(level != "routine")
 
 
-def hindsight_fpr(pos: list[float], neg: list[float], recall: float) -> float:
-    """The share of `neg` at or above the highest cut-off that keeps `recall` of `pos`."""
+def hindsight_row(name: str, pos: list[float], neg: list[float], shipped: Sequence[list[bool]],
+                  recalls: Sequence[float]) -> str:
+    """A row of an in-hindsight table: the test fold's AUC, the shipped rates, and the share of
+    `neg` at or above the highest cut-off that would have kept each of `recalls` of `pos`."""
+    from sklearn.metrics import roc_auc_score
+
     p = np.sort(np.array(pos))
-    return float((np.array(neg) >= p[int(np.floor((1 - recall) * len(p)))]).mean())
-
-
-def auc(pos: list[float], neg: list[float]) -> float:
-    """P(a positive scores above a negative), ties counted half."""
-    a, b = np.array(pos)[:, None], np.array(neg)[None, :]
-    return float((a > b).mean() + 0.5 * (a == b).mean())
+    at = [float((np.array(neg) >= p[int(np.floor((1 - r) * len(p)))]).mean()) for r in recalls]
+    auc = roc_auc_score([1] * len(pos) + [0] * len(neg), list(pos) + list(neg))
+    return f"| {name} | {auc:.3f} | " + " | ".join(f"{x:.3f}" for x in [*map(np.mean, shipped), *at]) + " |"
 
 
 def fmt(xs: list[bool]) -> str:
@@ -270,6 +270,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--calibration", choices=("pooled", "per-source"), default="pooled",
                     help="recall cut-offs over every training positive (what ships), or on each public "
                          "dev source's out-of-fold scores, the lowest winning")
+    ap.add_argument("--tune-layers", type=int, default=TuneOptions().layers,
+                    help="MiniLM top layers fine-tuned per fold (what ships: the TuneOptions default)")
+    ap.add_argument("--tune-epochs", type=int, default=TuneOptions().epochs, help="epochs of that tuning")
     ap.add_argument("--latency-threads", type=int, default=1, help="torch threads for the latency check (at most 2)")
     ap.add_argument("--probe-latency-n", type=int, default=30, help="messages timed for the probe judge")
     ap.add_argument("--latency-n", type=int, default=200, help="messages timed for the embedding stage")
@@ -286,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"dev: {len(dev)} messages; extra benign: {len(extra)} (MeQSum, K-QA, MedQuAD sample); "
           f"team-written (training only): {len(team)}", file=sys.stderr)
     X = cached_embeddings(texts, args.emb_cache)
-    options = TuneOptions()
+    options = TuneOptions(layers=args.tune_layers, epochs=args.tune_epochs)
     H = None
     if args.encoder == "tuned":
         H = cached_layer_inputs(texts, options.layers, args.emb_cache.with_name(f"safety_layer_inputs_{options.layers}.npz"))
@@ -355,18 +358,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("| test fold | AUC red flag vs benign | red flags caught (as shipped) | benign alarmed (as shipped, no judge) | at recall 0.90 | 0.95 | 0.98 |")
         print("|---|---|---|---|---|---|---|")
         for k, t in alarms.items():
-            cells = [f"{hindsight_fpr(t.p_red, t.p_benign, r):.3f}" for r in (0.90, 0.95, 0.98)]
-            print(f"| {k.split('|')[0]} | {auc(t.p_red, t.p_benign):.3f} | {np.mean(t.red):.3f} | {np.mean(t.ben_alarmed):.3f} | "
-                  + " | ".join(cells) + " |")
+            print(hindsight_row(k.split("|")[0], t.p_red, t.p_benign, (t.red, t.ben_alarmed), (0.90, 0.95, 0.98)))
     refusals = {k: t for k, t in tallies.items() if k.endswith("classifier+rules") and len(t.h_harmful) >= 20 and len(t.h_benign) >= 20}
     if refusals:
         print("\n## In hindsight (not a result): benign refused had the classifier's refusal cut-off been set on these test messages\n")
         print("| test fold | AUC harmful vs benign | harmful refused (as shipped) | benign refused (as shipped) | at recall 0.80 | 0.90 | 0.95 |")
         print("|---|---|---|---|---|---|---|")
         for k, t in refusals.items():
-            cells = [f"{hindsight_fpr(t.h_harmful, t.h_benign, r):.3f}" for r in (0.80, 0.90, 0.95)]
-            print(f"| {k.split('|')[0]} | {auc(t.h_harmful, t.h_benign):.3f} | {np.mean(t.harm):.3f} | {np.mean(t.ben_refused):.3f} | "
-                  + " | ".join(cells) + " |")
+            print(hindsight_row(k.split("|")[0], t.h_harmful, t.h_benign, (t.harm, t.ben_refused), (0.80, 0.90, 0.95)))
     key = "written, by emergency (5 folds)|" + ("+judge" if judge_for else "classifier+rules")
     if key in tallies:
         print(f"\n## Red-flag recall per emergency type ({key.replace('|', ', ')})\n")

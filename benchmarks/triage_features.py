@@ -10,8 +10,8 @@ token, the mean over the message, both). Five folds grouped by emergency; "team 
 on the team-written messages alone (first-person mild symptoms against emergencies told by
 patients, the hardest pairs in training). A second table asks the refusal question where it is
 hard: harmful against benign requests of XSTest and of Do-Not-Answer, each source left out of
-training in turn (LOSO), for MiniLM, the probe states, and both joined. The probe states take ~35 min to read the first time
-(kept in $MEDLLM_HOME/cache, shared with benchmarks/safety.py).
+training in turn, for MiniLM, the probe states, and both joined. The probe states take ~35 min
+to read the first time (kept in $MEDLLM_HOME/cache, shared with benchmarks/safety.py).
 """
 
 from __future__ import annotations
