@@ -43,7 +43,7 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,16 +157,27 @@ class Tally:
             self.ben_alarmed.append(level != "routine")
 
 
-def hindsight_row(name: str, pos: list[float], neg: list[float], shipped: Sequence[list[bool]],
-                  recalls: Sequence[float]) -> str:
-    """A row of an in-hindsight table: the test fold's AUC, the shipped rates, and the share of
-    `neg` at or above the highest cut-off that would have kept each of `recalls` of `pos`."""
+def hindsight_table(tallies: dict[str, Tally], title: str, columns: str,
+                    pick: Callable[[Tally], tuple[list[float], list[float], Sequence[list[bool]]]],
+                    recalls: Sequence[float]) -> None:
+    """Not a result: per family of folds without a judge (at least 20 positives and negatives),
+    the test fold's AUC, the shipped rates, and the share of negatives at or above the highest
+    cut-off that would have kept each of `recalls` of the positives had it been placed on the test
+    scores themselves: how much of an error rate is the cut-off's transfer, how much separation."""
     from sklearn.metrics import roc_auc_score
 
-    p = np.sort(np.array(pos))
-    at = [float((np.array(neg) >= p[int(np.floor((1 - r) * len(p)))]).mean()) for r in recalls]
-    auc = roc_auc_score([1] * len(pos) + [0] * len(neg), list(pos) + list(neg))
-    return f"| {name} | {auc:.3f} | " + " | ".join(f"{x:.3f}" for x in [*map(np.mean, shipped), *at]) + " |"
+    rows = {k.split("|")[0]: pick(t) for k, t in tallies.items() if k.endswith("classifier+rules")}
+    rows = {name: r for name, r in rows.items() if min(len(r[0]), len(r[1])) >= 20}
+    if not rows:
+        return
+    print(f"\n## In hindsight (not a result): {title}\n")
+    print(f"| test fold | {columns} | at recall {recalls[0]:.2f} | " + " | ".join(f"{r:.2f}" for r in recalls[1:]) + " |")
+    print("|---|---|---|---|" + "---|" * len(recalls))
+    for name, (pos, neg, shipped) in rows.items():
+        p = np.sort(np.array(pos))
+        at = [float((np.array(neg) >= p[int(np.floor((1 - r) * len(p)))]).mean()) for r in recalls]
+        auc = roc_auc_score([1] * len(pos) + [0] * len(neg), list(pos) + list(neg))
+        print(f"| {name} | {auc:.3f} | " + " | ".join(f"{x:.3f}" for x in [*map(np.mean, shipped), *at]) + " |")
 
 
 def fmt(xs: list[bool]) -> str:
@@ -350,22 +361,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         name, mode = key.split("|")
         print(f"| {name} | {mode} | {fmt(t.red)} | {fmt(t.harm)} | {fmt(t.ben_refused)} | "
               f"{fmt(t.ben_alarmed)} | {t.band / max(1, t.n):.2f} | {t.judged}/{t.n} = {t.judged / max(1, t.n):.2f} |")
-    # not a result: cut-offs placed on each family's own test scores (its folds pooled), to show
-    # how much of an error rate is the cut-off's transfer and how much the classifier's separation
-    alarms = {k: t for k, t in tallies.items() if k.endswith("classifier+rules") and len(t.p_red) >= 20}
-    if alarms:
-        print("\n## In hindsight (not a result): benign alarmed had the classifier's cut-off been set on these test messages\n")
-        print("| test fold | AUC red flag vs benign | red flags caught (as shipped) | benign alarmed (as shipped, no judge) | at recall 0.90 | 0.95 | 0.98 |")
-        print("|---|---|---|---|---|---|---|")
-        for k, t in alarms.items():
-            print(hindsight_row(k.split("|")[0], t.p_red, t.p_benign, (t.red, t.ben_alarmed), (0.90, 0.95, 0.98)))
-    refusals = {k: t for k, t in tallies.items() if k.endswith("classifier+rules") and len(t.h_harmful) >= 20 and len(t.h_benign) >= 20}
-    if refusals:
-        print("\n## In hindsight (not a result): benign refused had the classifier's refusal cut-off been set on these test messages\n")
-        print("| test fold | AUC harmful vs benign | harmful refused (as shipped) | benign refused (as shipped) | at recall 0.80 | 0.90 | 0.95 |")
-        print("|---|---|---|---|---|---|---|")
-        for k, t in refusals.items():
-            print(hindsight_row(k.split("|")[0], t.h_harmful, t.h_benign, (t.harm, t.ben_refused), (0.80, 0.90, 0.95)))
+    hindsight_table(tallies, "benign alarmed had the classifier's cut-off been set on these test messages",
+                    "AUC red flag vs benign | red flags caught (as shipped) | benign alarmed (as shipped, no judge)",
+                    lambda t: (t.p_red, t.p_benign, (t.red, t.ben_alarmed)), (0.90, 0.95, 0.98))
+    hindsight_table(tallies, "benign refused had the classifier's refusal cut-off been set on these test messages",
+                    "AUC harmful vs benign | harmful refused (as shipped) | benign refused (as shipped)",
+                    lambda t: (t.h_harmful, t.h_benign, (t.harm, t.ben_refused)), (0.80, 0.90, 0.95))
     key = "written, by emergency (5 folds)|" + ("+judge" if judge_for else "classifier+rules")
     if key in tallies:
         print(f"\n## Red-flag recall per emergency type ({key.replace('|', ', ')})\n")
