@@ -278,9 +278,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                     default=["loso", "written", "generator"], help="which families of folds to run")
     ap.add_argument("--team", choices=("on", "off"), default="on",
                     help="train every fold with the team-written messages too (triage_team.jsonl; never tested on)")
-    ap.add_argument("--calibration", choices=("pooled", "per-source"), default="pooled",
+    ap.add_argument("--calibration", choices=("pooled", "per-source", "per-source-emergency"), default="pooled",
                     help="recall cut-offs over every training positive (what ships), or on each public "
-                         "dev source's out-of-fold scores, the lowest winning")
+                         "dev source's out-of-fold scores, the lowest winning (per-source-emergency: "
+                         "for the emergency cut-offs only; both classifier and probe judge)")
     ap.add_argument("--tune-layers", type=int, default=TuneOptions().layers,
                     help="MiniLM top layers fine-tuned per fold (what ships: the TuneOptions default)")
     ap.add_argument("--tune-epochs", type=int, default=TuneOptions().epochs, help="epochs of that tuning")
@@ -318,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         def judge_for(train: list[Example]) -> ServedProbe:
             tr = [index[e.id] for e in train]
-            return ServedProbe(fit_probe(train, last[tr], mean[tr]), table)
+            return ServedProbe(fit_probe(train, last[tr], mean[tr], calibration=args.calibration), table)
 
         args.judge_on = args.judge_on if args.judge_on is not None else [""]
     elif args.judge != "off":

@@ -63,6 +63,11 @@ def test_recall_cut_pooled_and_per_source():
     assert (p[20:] >= per_source).mean() >= 0.9
     # too few positives from a dev source: falls back to the pool
     assert recall_cut(train[:25], p[:25], "red_flag", 0.9, "per-source") == recall_cut(train[:25], p[:25], "red_flag", 0.9, "pooled")
+    # per-source-emergency: per source for the red flags, pooled for the harmful requests
+    assert recall_cut(train, p, "red_flag", 0.9, "per-source-emergency") == per_source
+    harm = [Example(e.id, e.text, "harmful", e.source) for e in train]
+    assert recall_cut(harm, p, "harmful", 0.9, "per-source-emergency") == recall_cut(harm, p, "harmful", 0.9, "pooled")
+    assert recall_cut(harm, p, "harmful", 0.9, "per-source") < recall_cut(harm, p, "harmful", 0.9, "pooled")
 
 
 def test_hidden_states_of_the_packaged_model(probe):

@@ -47,8 +47,10 @@ FPR_HIGH = 0.02  # the band's ceiling lets at most this share of out-of-fold dev
 RECALL_NO_JUDGE = 0.95  # without a judge: the cut-off that keeps this share of positives
 # Where recall cut-offs are measured: over every training positive ("pooled", the default), or on
 # each public dev source with at least CALIBRATION_MIN positives, the lowest cut-off winning
-# ("per-source"; measured in benchmarks/safety.py: harmful refusals up, benign refusals doubled).
-Calibration = Literal["per-source", "pooled"]
+# ("per-source"; measured in benchmarks/safety.py: harmful refusals up, benign refusals doubled),
+# or that for the emergency cut-offs only ("per-source-emergency": the public red flags are the
+# written vignettes, the pooled ones mostly team-written red flags hidden in everyday questions).
+Calibration = Literal["per-source", "per-source-emergency", "pooled"]
 CALIBRATION_MIN = 20
 
 
@@ -266,7 +268,7 @@ def recall_cut(train: Sequence[Example], p: np.ndarray, kind: str, recall: float
     with at least CALIBRATION_MIN of them ("per-source": the team-written messages calibrate
     nothing, they are not what users send)."""
     pos = np.array([e.kind == kind for e in train])
-    if calibration == "per-source":
+    if calibration == "per-source" or (calibration == "per-source-emergency" and kind == "red_flag"):
         src = np.array([e.source for e in train])
         cuts = [recall_threshold(p[pos & (src == s)], recall) for s in DEV_SOURCES
                 if (pos & (src == s)).sum() >= CALIBRATION_MIN]
@@ -382,9 +384,9 @@ def cached_probe_states(texts: Sequence[str], path: Path, model_path: Path | Non
 
 
 def fit_probe(train: Sequence[Example], last: np.ndarray, mean: np.ndarray, folds: int = 5,
-              meta: dict | None = None) -> ProbeWeights:
+              meta: dict | None = None, calibration: Calibration = "pooled") -> ProbeWeights:
     """The probe judge's heads over the training part's pooled states, and each head's cut-off
-    keeping RECALL_NO_JUDGE of the out-of-fold positives (folds grouped by emergency)."""
+    keeping RECALL_NO_JUDGE of the out-of-fold positives (folds grouped by emergency; `recall_cut`)."""
     from sklearn.model_selection import GroupKFold
 
     train = list(train)
@@ -397,8 +399,8 @@ def fit_probe(train: Sequence[Example], last: np.ndarray, mean: np.ndarray, fold
         p_em[b] = _binary(X[a], red[a], 1.0).proba(X[b])[:, 1]
         p_harm[b] = _binary(X[a], harm[a], 1.0).proba(X[b])[:, 1]
     return ProbeWeights(mu, sd, _binary(X, red, 1.0), _binary(X, harm, 1.0),
-                        recall_cut(train, p_em, "red_flag", RECALL_NO_JUDGE),
-                        recall_cut(train, p_harm, "harmful", RECALL_NO_JUDGE), meta or {})
+                        recall_cut(train, p_em, "red_flag", RECALL_NO_JUDGE, calibration),
+                        recall_cut(train, p_harm, "harmful", RECALL_NO_JUDGE, calibration), meta or {})
 
 
 def embed(texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
