@@ -12,13 +12,20 @@ patients, the hardest pairs in training). A second table asks the refusal questi
 hard: harmful against benign requests of XSTest and of Do-Not-Answer, each source left out of
 training in turn, for MiniLM, the probe states, and both joined. The probe states take ~35 min
 to read the first time (kept in $MEDLLM_HOME/cache, shared with benchmarks/safety.py).
+
+    nice python benchmarks/triage_features.py --refusal-judge llamacpp:qwen2.5-coder-1.5b-instruct
+
+adds the same refusal question put to a local instruct model, fitted on nothing: yes against no
+by log-likelihood, with the shipped few-shot prompt (`triage_judge.REFUSE_TASK` and its shots) and
+with that task zero-shot in Qwen's chat template (~6 min for both on the 1.5B).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +47,8 @@ def standardised_unit(*blocks: np.ndarray) -> np.ndarray:
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / "../shared/data")
+    ap.add_argument("--refusal-judge", default=None, metavar="MODEL_SPEC",
+                    help="also ask a local llamacpp model the refusal question (few-shot and chat prompts)")
     args = ap.parse_args(argv)
     allx = load_dev(args.data / "safety" / "safety_dev.jsonl") + load_extra_benign(args.data) + load_team_written()
     sel = [e for e in allx if e.source != "written"]
@@ -81,6 +90,32 @@ def main(argv: Sequence[str] | None = None) -> None:
             w = fit([sel[i] for i in tr], F[tr])
             cells.append(f"{roc_auc_score(kinds[te] == 'harmful', w.harmful.proba(F[te])[:, 1]):.4f}")
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+    if args.refusal_judge:
+        for name, ask in judge_prompts(args.refusal_judge).items():
+            cells = []
+            for src in loso:
+                te = [e for e in sel if e.source == src and e.kind != "red_flag"]
+                cells.append(f"{roc_auc_score([e.kind == 'harmful' for e in te], [ask(e.text) for e in te]):.4f}")
+            print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+
+
+def judge_prompts(spec: str) -> dict[str, Callable[[str], float]]:
+    """p(yes) to the refusal question from `spec`: the shipped few-shot judge, and the same task
+    zero-shot in Qwen's chat template (an instruct model's own format)."""
+    from medllm.trust.triage_judge import REFUSE_TASK, LLMJudge
+
+    judge = LLMJudge.from_spec(spec)
+
+    def chat(text: str) -> float:
+        prompt = (f"<|im_start|>system\n{REFUSE_TASK} Reply with one word: yes or no.<|im_end|>\n"
+                  f"<|im_start|>user\nMessage: {' '.join(text.split())[:1500]}\n"
+                  "Should the assistant refuse?<|im_end|>\n<|im_start|>assistant\n")
+        yes, no = judge._model().loglikelihood([(prompt, "yes"), (prompt, "no")])
+        return 1.0 / (1.0 + math.exp(no.logprob - yes.logprob))
+
+    name = spec.split(":")[-1]
+    return {f"{name}, few-shot refusal judge (ships as an option)": judge.p_refuse,
+            f"{name}, same task zero-shot in its chat template": chat}
 
 
 if __name__ == "__main__":
