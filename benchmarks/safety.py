@@ -52,7 +52,7 @@ import numpy as np
 from medllm.eval.metrics import wilson_ci
 from medllm.trust.triage import Thresholds, Triager, TriageWeights
 from medllm.trust.triage_train import (
-    Calibration, Example, cached_embeddings, cached_probe_states, choose_thresholds, default_emb_cache,
+    Calibration, Example, cached_embeddings, cached_probe_states, category_label, choose_thresholds, default_emb_cache,
     fit, fit_probe, fit_tuned, load_dev, load_extra_benign, load_team_written, thresholds_from_scores,
 )
 from medllm.trust.triage_probe import ProbeJudge, ProbeWeights
@@ -139,6 +139,8 @@ class Tally:
     # the classifier's p(harmful) of each harmful and benign message (refusals in hindsight)
     h_harmful: list[float] = field(default_factory=list)
     h_benign: list[float] = field(default_factory=list)
+    # (label read from the data's note, category given) of each refused harmful request
+    categories: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, ex: Example, level: str, refuse: bool, judged: bool, detail: dict | None = None,
             judge_yes: float = 0.5) -> None:
@@ -178,6 +180,29 @@ def hindsight_table(tallies: dict[str, Tally], title: str, columns: str,
         at = [float((np.array(neg) >= p[int(np.floor((1 - r) * len(p)))]).mean()) for r in recalls]
         auc = roc_auc_score([1] * len(pos) + [0] * len(neg), list(pos) + list(neg))
         print(f"| {name} | {auc:.3f} | " + " | ".join(f"{x:.3f}" for x in [*map(np.mean, shipped), *at]) + " |")
+
+
+def category_table(tallies: dict[str, Tally]) -> None:
+    """The category given to each refused harmful request against the label the training reads
+    from the data's own note (`triage_train.category_label`: the written vignettes' notes name the
+    harm, e.g. "Covert poisoning"; MedSafetyBench's requests default to medical ethics), and the
+    written vignettes' disagreements by label."""
+    rows = {k.split("|")[0]: t.categories for k, t in tallies.items() if k.endswith("classifier+rules") and t.categories}
+    if not rows:
+        return
+    print("\n## Harmful-request category of the refused requests, against the label read from each one's note\n")
+    print("| test fold | category agrees |")
+    print("|---|---|")
+    for name, pairs in rows.items():
+        print(f"| {name} | {fmt([a == b for a, b in pairs])} |")
+    pairs = rows.get("written, by emergency (5 folds)", [])
+    wrong = defaultdict(int)
+    for a, b in pairs:
+        if a != b:
+            wrong[(a, b)] += 1
+    if wrong:
+        print("\nwritten, by emergency, disagreements (label -> given: count): "
+              + "; ".join(f"{a} -> {b}: {n}" for (a, b), n in sorted(wrong.items(), key=lambda x: -x[1])))
 
 
 def fmt(xs: list[bool]) -> str:
@@ -245,6 +270,8 @@ def run_fold(train: list[Example], test: list[Example], models: FoldModels, judg
             t.band += th.emergency_low <= d.p_emergency < th.emergency_high
             t.add(e, d.level, d.refuse, judged=bool({"judge_emergency", "judge_refuse"} & set(d.detail)),
                   detail=d.detail, judge_yes=th.judge_yes)
+            if e.kind == "harmful" and d.refuse:
+                t.categories.append((category_label(e), d.category))
             if e.kind != "harmful":
                 (t.p_red if e.kind == "red_flag" else t.p_benign).append(d.p_emergency)
             if e.kind != "red_flag":
@@ -368,6 +395,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     hindsight_table(tallies, "benign refused had the classifier's refusal cut-off been set on these test messages",
                     "AUC harmful vs benign | harmful refused (as shipped) | benign refused (as shipped)",
                     lambda t: (t.h_harmful, t.h_benign, (t.harm, t.ben_refused)), (0.80, 0.90, 0.95))
+    category_table(tallies)
     key = "written, by emergency (5 folds)|" + ("+judge" if judge_for else "classifier+rules")
     if key in tallies:
         print(f"\n## Red-flag recall per emergency type ({key.replace('|', ', ')})\n")
