@@ -42,7 +42,7 @@ import os
 import statistics
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,14 +195,10 @@ def category_table(tallies: dict[str, Tally]) -> None:
     print("|---|---|")
     for name, pairs in rows.items():
         print(f"| {name} | {fmt([a == b for a, b in pairs])} |")
-    pairs = rows.get("written, by emergency (5 folds)", [])
-    wrong = defaultdict(int)
-    for a, b in pairs:
-        if a != b:
-            wrong[(a, b)] += 1
+    wrong = Counter(pair for pair in rows.get("written, by emergency (5 folds)", []) if pair[0] != pair[1])
     if wrong:
         print("\nwritten, by emergency, disagreements (label -> given: count): "
-              + "; ".join(f"{a} -> {b}: {n}" for (a, b), n in sorted(wrong.items(), key=lambda x: -x[1])))
+              + "; ".join(f"{a} -> {b}: {n}" for (a, b), n in wrong.most_common()))
 
 
 def fmt(xs: list[bool]) -> str:

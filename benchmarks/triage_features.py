@@ -102,15 +102,19 @@ def main(argv: Sequence[str] | None = None) -> None:
 def judge_prompts(spec: str) -> dict[str, Callable[[str], float]]:
     """p(yes) to the refusal question from `spec`: the shipped few-shot judge, and the same task
     zero-shot in Qwen's chat template (an instruct model's own format)."""
+    from medllm.config import load_settings
+    from medllm.models import load_model
     from medllm.trust.triage_judge import REFUSE_TASK, LLMJudge
 
-    judge = LLMJudge.from_spec(spec)
+    LLMJudge.from_spec(spec)  # the judge's own check of the spec (a local llamacpp: model)
+    model = load_model(spec, load_settings(), cache=False)
+    judge = LLMJudge(model=model, spec=spec)
 
     def chat(text: str) -> float:
         prompt = (f"<|im_start|>system\n{REFUSE_TASK} Reply with one word: yes or no.<|im_end|>\n"
                   f"<|im_start|>user\nMessage: {' '.join(text.split())[:1500]}\n"
                   "Should the assistant refuse?<|im_end|>\n<|im_start|>assistant\n")
-        yes, no = judge._model().loglikelihood([(prompt, "yes"), (prompt, "no")])
+        yes, no = model.loglikelihood([(prompt, "yes"), (prompt, "no")])
         return 1.0 / (1.0 + math.exp(no.logprob - yes.logprob))
 
     name = spec.split(":")[-1]

@@ -266,7 +266,7 @@ def recall_cut(train: Sequence[Example], p: np.ndarray, kind: str, recall: float
     """The cut-off that keeps `recall` of the out-of-fold positives of `kind`: over all of them
     ("pooled", or no source qualifies), or the lowest of the cut-offs of every public dev source
     with at least CALIBRATION_MIN of them ("per-source": the team-written messages calibrate
-    nothing, they are not what users send)."""
+    nothing, they are not what users send; "per-source-emergency": so for red flags only)."""
     pos = np.array([e.kind == kind for e in train])
     if calibration == "per-source" or (calibration == "per-source-emergency" and kind == "red_flag"):
         src = np.array([e.source for e in train])
