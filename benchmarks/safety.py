@@ -159,6 +159,11 @@ class Tally:
             self.ben_alarmed.append(level != "routine")
 
 
+def without_judge(tallies: dict[str, Tally]) -> dict[str, Tally]:
+    """Each family of folds' tally without a judge, by family name."""
+    return {k.split("|")[0]: t for k, t in tallies.items() if k.endswith("|classifier+rules")}
+
+
 def hindsight_table(tallies: dict[str, Tally], title: str, columns: str,
                     pick: Callable[[Tally], tuple[list[float], list[float], Sequence[list[bool]]]],
                     recalls: Sequence[float]) -> None:
@@ -168,7 +173,7 @@ def hindsight_table(tallies: dict[str, Tally], title: str, columns: str,
     scores themselves: how much of an error rate is the cut-off's transfer, how much separation."""
     from sklearn.metrics import roc_auc_score
 
-    rows = {k.split("|")[0]: pick(t) for k, t in tallies.items() if k.endswith("classifier+rules")}
+    rows = {name: pick(t) for name, t in without_judge(tallies).items()}
     rows = {name: r for name, r in rows.items() if min(len(r[0]), len(r[1])) >= 20}
     if not rows:
         return
@@ -187,7 +192,7 @@ def category_table(tallies: dict[str, Tally]) -> None:
     from the data's own note (`triage_train.category_label`: the written vignettes' notes name the
     harm, e.g. "Covert poisoning"; MedSafetyBench's requests default to medical ethics), and the
     written vignettes' disagreements by label."""
-    rows = {k.split("|")[0]: t.categories for k, t in tallies.items() if k.endswith("classifier+rules") and t.categories}
+    rows = {name: t.categories for name, t in without_judge(tallies).items() if t.categories}
     if not rows:
         return
     print("\n## Harmful-request category of the refused requests, against the label read from each one's note\n")

@@ -82,21 +82,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     loso = ("xstest", "do-not-answer")
     print("\n| features | " + " | ".join(f"AUC harmful vs benign, {s} left out" for s in loso) + " |")
     print("|---|" + "---|" * len(loso))
+    # each left-out source: (training rows, its harmful and benign requests)
+    split = {src: ([i for i, e in enumerate(sel) if e.source != src],
+                   [i for i, e in enumerate(sel) if e.source == src and e.kind != "red_flag"]) for src in loso}
     for name, F in feature_sets.items():
         cells = []
-        for src in loso:
-            tr = [i for i, e in enumerate(sel) if e.source != src]
-            te = [i for i, e in enumerate(sel) if e.source == src and e.kind != "red_flag"]
+        for tr, te in split.values():
             w = fit([sel[i] for i in tr], F[tr])
             cells.append(f"{roc_auc_score(kinds[te] == 'harmful', w.harmful.proba(F[te])[:, 1]):.4f}")
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
-    if args.refusal_judge:
-        for name, ask in judge_prompts(args.refusal_judge).items():
-            cells = []
-            for src in loso:
-                te = [e for e in sel if e.source == src and e.kind != "red_flag"]
-                cells.append(f"{roc_auc_score([e.kind == 'harmful' for e in te], [ask(e.text) for e in te]):.4f}")
-            print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+    for name, ask in judge_prompts(args.refusal_judge).items() if args.refusal_judge else ():
+        cells = [f"{roc_auc_score(kinds[te] == 'harmful', [ask(sel[i].text) for i in te]):.4f}" for _, te in split.values()]
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 
 def judge_prompts(spec: str) -> dict[str, Callable[[str], float]]:
