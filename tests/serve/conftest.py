@@ -85,6 +85,25 @@ def served(tmp_path_factory: pytest.TempPathFactory, base_model):
     model.close()
 
 
+@pytest.fixture(scope="session")
+def serve_app(served):
+    """Start another app over the served session with its own `ServeConfig`; returns its URL.
+    For limits that would get in the way of other tests on the shared server."""
+    started = []
+
+    def start(cfg) -> str:
+        from medllm.serve.app import create_app
+
+        port = free_port()
+        started.append(start_uvicorn(create_app(served.session, served.keys, cfg), port))
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for server, thread in started:
+        server.should_exit = True
+        thread.join(15)
+
+
 @pytest.fixture
 def auth(served) -> dict[str, str]:
     return {"Authorization": f"Bearer {served.key}"}

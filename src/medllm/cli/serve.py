@@ -48,6 +48,18 @@ def keys_revoke(ref: str = typer.Argument(..., help="key id, or a name (revokes 
         console.print(f"revoked {k.id} ({k.name})")
 
 
+def _write_first_key(path: Path, key: str) -> Path:
+    """Write `key` to `path`, created 0600 (never readable by others, not even for a moment)."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+    return path
+
+
 @app.callback()
 @user_errors
 def serve(
@@ -65,8 +77,14 @@ def serve(
     queue_size: int = typer.Option(8, "--queue-size", help="requests that may wait for the model; more get 429"),
     rate_limit: float = typer.Option(60, "--rate-limit", help="requests per minute per API key (0: no limit)"),
     burst: int = typer.Option(None, "--burst", help="requests a key may send at once; default: a tenth of a minute's rate"),
-    timeout: float = typer.Option(120, "--timeout", help="seconds a request may wait for and run on the model"),
+    timeout: float = typer.Option(120, "--timeout",
+                                  help="deadline in seconds: a request is admitted only if, at the measured rate, it can"
+                                       " finish within it (else 429 with Retry-After); an admitted one runs to its end"),
     max_body: int = typer.Option(256 * 1024, "--max-body", help="largest request body, in bytes"),
+    open_ops: bool = typer.Option(False, "--open-ops",
+                                  help="serve /metrics, /openapi.json and /docs without a key (a trusted interface only)"),
+    auth_fail_limit: float = typer.Option(30, "--auth-fail-limit",
+                                          help="requests without a valid key per minute per client address (0: no limit)"),
 ) -> None:
     """Serve the ask pipeline: OpenAI-compatible /v1/chat/completions, native /v1/ask, /v1/deid,
     /v1/triage, /v1/ddx, /v1/kb/search, /v1/eval/runs, and the web page at /.
@@ -91,8 +109,10 @@ def serve(
     store = _store()
     if not any(k.active for k in store.list()):
         rec, key = store.add("default")
-        err_console.print(f"no API key yet: made key {rec.id} ('default'); it is shown only now:")
-        print(key, flush=True)
+        path = _write_first_key(store.path.parent / "first-key", key)
+        # the key never goes to stdout or stderr (they end up in log collectors): only its file
+        err_console.print(f"no API key yet: made key {rec.id} ('default'); it is in {path} (readable by you only)."
+                          " Copy it from there and delete the file.", soft_wrap=True, highlight=False)
     knowledge = [r for r, off in (("retriever", no_kb), ("graph", no_kg)) if not off]
     with err_console.status("loading…") as status:
         session = Session.open(model, strategy=strategy[0], settings=s, knowledge=knowledge, index=index,
@@ -101,12 +121,14 @@ def serve(
         err_console.print(f"[yellow]note:[/] {note}")
     try:
         cfg = ServeConfig(queue_size=queue_size, rate_per_minute=rate_limit, burst=burst, max_body_bytes=max_body,
-                          timeout_s=timeout, max_tokens=max_tokens, strategies=tuple(dict.fromkeys(strategy)))
+                          timeout_s=timeout, max_tokens=max_tokens, strategies=tuple(dict.fromkeys(strategy)),
+                          open_ops=open_ops, auth_fail_per_minute=auth_fail_limit)
         api = create_app(session, store, cfg)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         for name in ("uvicorn.error", "asyncio"):
             logging.getLogger(name).addFilter(NoExceptionText())
-        err_console.print(f"medllm serving {session.model.info.spec} on http://{host}:{port} (web page at /, API at /v1, docs at /docs)")
+        docs = "docs at /docs" + ("" if open_ops else " with a key")
+        err_console.print(f"medllm serving {session.model.info.spec} on http://{host}:{port} (web page at /, API at /v1, {docs})")
         # uvicorn's access log would print query strings; ours logs route templates only
         uvicorn.run(api, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=5)
     finally:

@@ -27,10 +27,19 @@ class DeidResult(BaseModel):
 
 
 class TriageResult(BaseModel):
+    """The triage decision as the service shows it. `reason`, `findings`, `rule` and `intent`
+    come from the decision record when it has them (its `to_dict()`), so new fields of the
+    record show up here without a change."""
+
     level: str  # emergency | urgent | routine
     refuse: bool = False
+    reason: str = ""  # why, in our words (never the input)
+    advice: str = ""
+    findings: list[dict[str, Any]] = Field(default_factory=list)  # present findings: text, concept, assertion
+    rule: Any = None  # the red-flag table row that matched, if any
+    intent: Any = None
     flags: list[Flag] = Field(default_factory=list)
-    detail: dict[str, Any] = Field(default_factory=dict)  # what the classifier adds (scores, stage ...)
+    detail: dict[str, Any] = Field(default_factory=dict)  # the rest of the record (scores, stage ...)
 
 
 def deidentify(deidentifier: Any, text: str, mode: str) -> DeidResult:
@@ -43,17 +52,35 @@ def deidentify(deidentifier: Any, text: str, mode: str) -> DeidResult:
 
 
 def triage(triager: Any, text: str) -> TriageResult:
-    """The safety triage the ask pipeline runs (`medllm.trust.triage.Triager`: classifier, judge
-    in the uncertain band, rules as overrides)."""
+    """The safety triage the ask pipeline runs (`medllm.trust.triage.Triager`)."""
     from medllm.trust import safety
 
     text = text.strip()
     if not text:
         raise ValueError("the message is empty; give the text to triage")
     d = triager.decide(text)
-    detail = {k: getattr(d, k, None) for k in ("category", "stage", "p_emergency", "p_harmful", "at_risk")}
-    return TriageResult(level=d.level, refuse=bool(d.refuse), flags=safety.decision_flags(d),
-                        detail={k: v for k, v in detail.items() if _plain(v)})
+    record = _jsonable(d.to_dict() if hasattr(d, "to_dict") else dict(vars(d)))
+    if not isinstance(record, dict):
+        record = {}
+    findings = record.pop("findings", None)
+    rule = record.pop("rule", None)
+    top = {k: record.pop(k, None) for k in ("level", "refuse", "reason", "advice", "intent")}
+    inner = record.pop("detail", None)
+    detail = {k: v for k, v in record.items() if v is not None}
+    if isinstance(inner, dict):
+        detail.update({k: v for k, v in inner.items() if k not in detail and _plain(v)})
+    return TriageResult(level=str(top["level"] or d.level), refuse=bool(top["refuse"]), reason=str(top["reason"] or ""),
+                        advice=str(top["advice"] or ""),
+                        findings=[f if isinstance(f, dict) else {"text": str(f)} for f in (findings or [])],
+                        rule=rule, intent=top["intent"], flags=safety.decision_flags(d), detail=detail)
+
+
+def _jsonable(v: Any) -> Any:
+    """Plain JSON values (enums, paths, sets and records become strings or lists)."""
+    import json
+
+    return json.loads(json.dumps(v, default=lambda o: o.value if hasattr(o, "value") else
+                                 (sorted(o, key=str) if isinstance(o, (set, frozenset)) else str(o))))
 
 
 def _plain(v: Any) -> bool:

@@ -3,25 +3,78 @@ them, medllm's own records (`Answer`, ...) on the native endpoints."""
 
 from __future__ import annotations
 
+import re
+import sys
+import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from medllm.types import Answer
 
 MAX_TEXT = 20_000  # characters in one question or note
 
 
+def _invisible_class() -> str:
+    """A regex character class body of the characters that show nothing: controls, format
+    characters (zero-width space and joiners, bidi marks, word joiner, BOM, tags), separators,
+    whitespace, and the fillers that render blank."""
+    cps = [c for c in range(sys.maxunicode + 1)
+           if unicodedata.category(chr(c)) in ("Cc", "Cf", "Zs", "Zl", "Zp") or chr(c).isspace()]
+    cps += [0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800]  # Hangul fillers, braille blank
+    cps = sorted(set(cps))
+    esc = lambda c: f"\\u{c:04X}" if c <= 0xFFFF else f"\\U{c:08X}"  # noqa: E731
+    parts, i = [], 0
+    while i < len(cps):
+        j = i
+        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
+            j += 1
+        parts.append(esc(cps[i]) if i == j else f"{esc(cps[i])}-{esc(cps[j])}")
+        i = j + 1
+    return "".join(parts)
+
+
+# At least one character that shows: text of only zero-width or blank characters is refused
+# (422), and the schema says so, so generated clients and fuzzers know it.
+VISIBLE = f"[^{_invisible_class()}]"
+_VISIBLE = re.compile(VISIBLE)
+
+
+def visible(text: str | None) -> bool:
+    return bool(text) and _VISIBLE.search(text) is not None
+
+
+def _check_visible(text: str) -> str:
+    if not visible(text):
+        raise ValueError("has no visible characters")
+    return text
+
+
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT, json_schema_extra={"pattern": VISIBLE}),
+                 AfterValidator(_check_visible)]
+
+
+def _short(n: int) -> Any:
+    return Annotated[str, Field(min_length=1, max_length=n, json_schema_extra={"pattern": VISIBLE}),
+                     AfterValidator(_check_visible)]
+
+
+# Requests are validated strictly (no "5" for 5, no 1.0 for true): what the schema says is what passes.
+STRICT = ConfigDict(strict=True)
+
+
 # ---------------------------------------------------------------- OpenAI-compatible
 
 
 class TextPart(BaseModel):
+    model_config = STRICT
+
     type: Literal["text"]
     text: str = Field(max_length=MAX_TEXT)
 
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: Annotated[str, Field(max_length=MAX_TEXT)] | Annotated[list[TextPart], Field(max_length=32)] | None = None
@@ -34,21 +87,49 @@ class ChatMessage(BaseModel):
         return "\n".join(p.text for p in self.content)
 
 
+# The schema's version of ChatRequest's check: some user message has text that shows.
+_ANSWERABLE = {"required": ["role", "content"], "properties": {
+    "role": {"const": "user"},
+    "content": {"anyOf": [{"type": "string", "pattern": VISIBLE},
+                          {"type": "array", "contains": {"required": ["text"], "properties": {
+                              "text": {"type": "string", "pattern": VISIBLE}}}}]}}}
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    include_usage: bool = False
+
+
 class ChatRequest(BaseModel):
     """The fields of OpenAI's chat request that a medllm pipeline uses; others are ignored.
     The pipeline answers the last user message (each turn is answered on its own, with the
     same safety, privacy and audit steps as `medllm ask`)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     model: str = Field(max_length=200)
-    messages: list[ChatMessage] = Field(min_length=1, max_length=64)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=64, json_schema_extra={"contains": _ANSWERABLE})
     stream: bool = False
+    stream_options: StreamOptions | None = None
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+
+    @model_validator(mode="after")
+    def _answerable(self) -> ChatRequest:
+        if self.question() is None:
+            raise ValueError("no user message with visible text to answer")
+        return self
+
+    def question(self) -> str | None:
+        """The last user message whose text shows: what the pipeline answers."""
+        for m in reversed(self.messages):
+            if m.role == "user" and visible(m.text()):
+                return m.text()
+        return None
 
 
 class ModelCard(BaseModel):
@@ -72,7 +153,7 @@ class ChoiceMessage(BaseModel):
 class ChatChoice(BaseModel):
     index: int = 0
     message: ChoiceMessage
-    finish_reason: str = "stop"
+    finish_reason: Literal["stop", "length"] = "stop"  # length: cut by max_tokens
 
 
 class Usage(BaseModel):
@@ -95,32 +176,45 @@ class ChatCompletion(BaseModel):
 
 
 class AskRequest(BaseModel):
-    question: str = Field(min_length=1, max_length=MAX_TEXT)
-    options: list[str] | None = Field(default=None, max_length=10, description="multiple-choice options, in order")
+    model_config = STRICT
+
+    question: Text
+    options: list[_short(2000)] | None = Field(default=None, max_length=10,  # type: ignore[valid-type]
+                                               description="multiple-choice options, in order")
     strategy: str | None = Field(default=None, max_length=100, description="one of the server's strategies (GET /v1/models)")
     max_tokens: int | None = Field(default=None, ge=1)
     k: int = Field(default=5, ge=1, le=20, description="passages to retrieve")
 
 
 class DeidRequest(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    model_config = STRICT
+
+    text: Text
     mode: Literal["surrogate", "redact", "tag", "shift"] = "surrogate"
 
 
 class GenerateRequest(BaseModel):
+    model_config = STRICT
+
     job: Literal["note", "summary", "section"] = Field(
         description="note: visit conversation -> clinical note; summary: consumer question -> short "
                     "question; section: conversation snippet -> the note section named by `header`")
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
-    header: str = Field("GENHX", max_length=64, description="the section to write (job 'section')")
+    text: Text
+    header: _short(64) = Field("GENHX", description="the section to write (job 'section')")  # type: ignore[valid-type]
     max_tokens: int | None = Field(None, ge=1, description="tokens per model call (per section for a note)")
 
 
 class TriageRequest(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    model_config = STRICT
+
+    text: Text
 
 
 class DdxRequest(BaseModel):
+    """Phenotypes and/or a case text; with neither (or nothing recognised) the differential is empty."""
+
+    model_config = STRICT
+
     phenotypes: list[str] | None = Field(default=None, max_length=50, description="HPO ids or phenotype names")
     text: str | None = Field(default=None, max_length=MAX_TEXT, description="a case description to link phenotypes from")
     k: int = Field(default=10, ge=1, le=50)
@@ -151,7 +245,9 @@ class DdxResult(BaseModel):
 
 
 class KbSearchRequest(BaseModel):
-    query: str = Field(min_length=1, max_length=2000)
+    model_config = STRICT
+
+    query: _short(2000)  # type: ignore[valid-type]
     k: int = Field(default=5, ge=1, le=50)
 
 

@@ -8,9 +8,17 @@ const el = (tag, props = {}, ...kids) => {
   return n;
 };
 
+// The key lives in this tab's sessionStorage only (gone when the tab closes), never in
+// localStorage; "Forget key" drops it at once.
 const keyInput = $("#key");
-keyInput.value = localStorage.getItem("medllm-key") || "";
-keyInput.addEventListener("change", () => { localStorage.setItem("medllm-key", keyInput.value.trim()); loadModels(); });
+localStorage.removeItem("medllm-key");  // what older versions of this page kept
+keyInput.value = sessionStorage.getItem("medllm-key") || "";
+keyInput.addEventListener("change", () => { sessionStorage.setItem("medllm-key", keyInput.value.trim()); loadModels(); });
+$("#forget-key").addEventListener("click", () => {
+  sessionStorage.removeItem("medllm-key");
+  keyInput.value = "";
+  status("key forgotten");
+});
 
 function headers() {
   return { "Content-Type": "application/json", "Authorization": "Bearer " + keyInput.value.trim() };
@@ -32,8 +40,8 @@ async function api(path, body) {
 async function errorText(r) {
   let detail = r.statusText;
   try {
-    const j = await r.json();
-    detail = typeof j.detail === "string" ? j.detail : JSON.stringify(j.detail);
+    const j = await r.json();  // OpenAI's error object
+    detail = (j.error && j.error.message) || JSON.stringify(j);
   } catch (e) { /* not JSON */ }
   const retry = r.headers.get("Retry-After");
   return `${r.status}: ${detail}` + (retry ? ` (retry in ${retry} s)` : "");
@@ -128,7 +136,7 @@ async function ask(evt) {
         if (event === "flags") renderFlags(box, data);
         else if (event === "token") { text += data.text; body.textContent = text; }
         else if (event === "answer") showAnswer(box, body, data);
-        else if (event === "error") throw new Error(data.detail);
+        else if (event === "error") throw new Error(data.message);
       }
     }
     status("");
@@ -189,6 +197,34 @@ $("#deid-run").addEventListener("click", async () => {
     marked.append(text.slice(last));
     const rows = Object.entries(r.counts).map(([k, v]) => el("tr", {}, el("td", { textContent: k }), el("td", { textContent: String(v) })));
     $("#deid-counts").replaceChildren(el("tr", {}, el("th", { textContent: "PHI" }), el("th", { textContent: "found" })), ...rows);
+    status("");
+  } catch (e) { status(String(e.message || e), true); }
+});
+
+// ------------------------------------------------------------------ triage
+
+// Shows whatever the decision record gives: level, reason, and findings and rule when present.
+$("#triage-run").addEventListener("click", async () => {
+  const text = $("#triage-input").value;
+  if (!text.trim()) return;
+  status("triaging…");
+  try {
+    const r = await api("/v1/triage", { text });
+    const out = $("#triage-result");
+    out.replaceChildren(
+      el("p", { className: "level " + r.level, textContent: (r.refuse ? "refuse · " : "") + r.level }),
+      el("p", { className: "reason", textContent: r.reason || "" }));
+    if (r.rule !== null && r.rule !== undefined) {
+      out.append(el("p", { className: "rule", textContent: "Rule: " + (typeof r.rule === "string" ? r.rule : JSON.stringify(r.rule)) }));
+    }
+    if (r.findings && r.findings.length) {
+      const cols = [...new Set(r.findings.flatMap((f) => Object.keys(f)))];
+      out.append(el("table", { className: "findings" },
+        el("tr", {}, ...cols.map((c) => el("th", { textContent: c }))),
+        ...r.findings.map((f) => el("tr", {}, ...cols.map((c) => el("td", {
+          textContent: f[c] === undefined || f[c] === null ? "" : (typeof f[c] === "object" ? JSON.stringify(f[c]) : String(f[c])) }))))));
+    }
+    if (r.advice) out.append(el("p", { className: "advice", textContent: r.advice }));
     status("");
   } catch (e) { status(String(e.message || e), true); }
 });
