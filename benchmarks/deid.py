@@ -13,10 +13,16 @@ note scaled to 10 kB (notes under 1 kB counted as 1 kB: their time is the fixed 
 
 Systems, on the same notes:
 - `medllm`: the default detector (`PhiDetector()`, what `medllm deid` runs): the rules with a
-  site lexicon, then the learned token model (`privacy/learned.py`). Both are learned here
-  k-fold by patient from the OTHER folds' gold (threshold chosen inside those folds), so each
-  note is scored by a detector that never saw its patient. The package ships the same thing
-  learned on the whole dev file (`make deid-model`);
+  site lexicon, then the learned token model (`privacy/learned.py`), at each operating point of
+  --points ("recall", the default, and "balanced"). Nested folds by patient: for each outer fold
+  the site lexicon, token model and thresholds are learned from the OTHER folds' gold only (the
+  thresholds on out-of-fold predictions of inner folds by patient within them), so each note is
+  scored by a detector that never saw its patient. The package ships the same thing learned on
+  the whole dev file (`make deid-model`). Figures come with 95% intervals from resampling
+  patients. The rules themselves are written by reading errors: --detail and --misses show only
+  the errors of --read-folds, and the other folds (a lockbox) are reported apart;
+- `medllm-shipped`: the shipped lexicon and token model, learned on ALL the dev notes: on dev
+  notes this is what a leaky protocol reports (not a figure for new patients);
 - `medllm-rules`: the recognizers alone, generic word lists from PyPI packages (nothing learned);
 - `medllm+site`: the rules plus a site lexicon learned on the other folds (no token model);
 - `medllm+ner`: `medllm-rules` plus spaCy's NER (en_core_web_sm) for persons and places;
@@ -86,9 +92,13 @@ class Score:
     per10k: dict = field(default_factory=dict)  # note id -> seconds per 10 kB
     fp_words: Counter = field(default_factory=Counter)
     fn_words: Counter = field(default_factory=Counter)
+    misses: list = field(default_factory=list)  # (note id, label, start, end): for --misses
+    # patient -> counts ("tp", "fn", "fp", "gold:LABEL", "found:LABEL"): the unit the CI resamples
+    by_patient: dict = field(default_factory=dict)
 
     def add(self, note: GoldNote, pred: list[tuple[int, int]], seconds: float) -> None:
         text = note.text
+        pc = self.by_patient.setdefault(note.patient, Counter())
         gold = [""] * len(text)
         for s, e, label in note.spans:
             for i in range(s, min(e, len(text))):
@@ -104,14 +114,20 @@ class Score:
             if labels:
                 label = sorted(labels - NEUTRAL)[0]
                 self.by_label[label] += 1
+                pc[f"gold:{label}"] += 1
                 if hit:
                     self.tp += 1
+                    pc["tp"] += 1
                     self.found_by_label[label] += 1
+                    pc[f"found:{label}"] += 1
                 else:
                     self.fn += 1
+                    pc["fn"] += 1
                     self.fn_words[(label, m.group().lower())] += 1
+                    self.misses.append((note.id, label, m.start(), m.end()))
             elif hit:
                 self.fp += 1
+                pc["fp"] += 1
                 self.fp_words[m.group().lower()] += 1
             else:
                 self.tn += 1
@@ -149,6 +165,48 @@ class Score:
         n = sum(self.by_label[l] for l in labels)
         return (sum(self.found_by_label[l] for l in labels) / n if n else float("nan")), n
 
+    def ci(self, metric: str, labels: Sequence[str] = (), n_boot: int = 2000,
+           seed: int = 0) -> tuple[float, float]:
+        """95% percentile interval of `metric` ("recall", "precision" or, with `labels`, the
+        recall of those labels) over bootstrap resamples of PATIENTS: notes of one patient share
+        names, places and style, so they are not independent draws, and new patients are what
+        the figure must predict."""
+        import numpy as np
+
+        pats = sorted(self.by_patient)
+        if not pats:
+            return float("nan"), float("nan")
+        if metric == "recall" and labels:
+            num = np.array([sum(self.by_patient[p][f"found:{l}"] for l in labels) for p in pats], float)
+            den = np.array([sum(self.by_patient[p][f"gold:{l}"] for l in labels) for p in pats], float)
+        elif metric == "recall":
+            num = np.array([self.by_patient[p]["tp"] for p in pats], float)
+            den = num + np.array([self.by_patient[p]["fn"] for p in pats], float)
+        elif metric == "precision":
+            num = np.array([self.by_patient[p]["tp"] for p in pats], float)
+            den = num + np.array([self.by_patient[p]["fp"] for p in pats], float)
+        else:
+            raise ValueError(f"metric {metric!r}: use recall or precision")
+        rng = np.random.default_rng(seed)
+        idx = rng.integers(0, len(pats), size=(n_boot, len(pats)))
+        d = den[idx].sum(axis=1)
+        vals = num[idx].sum(axis=1)[d > 0] / d[d > 0]
+        if not len(vals):
+            return float("nan"), float("nan")
+        return float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))
+
+
+def merge(into: Score, part: Score) -> None:
+    """Add `part`'s counts to `into` (folds scored apart, reported together)."""
+    for f in ("tp", "fn", "fp", "tn", "seconds", "chars", "notes"):
+        setattr(into, f, getattr(into, f) + getattr(part, f))
+    for f in ("by_label", "found_by_label", "fp_words", "fn_words"):
+        getattr(into, f).update(getattr(part, f))
+    into.misses += part.misses
+    into.per10k.update(part.per10k)
+    for p, c in part.by_patient.items():
+        into.by_patient.setdefault(p, Counter()).update(c)
+
 
 def run(notes: Sequence[GoldNote], predict: Predict, score: Score | None = None,
         retime_slow: bool = True) -> Score:
@@ -179,15 +237,24 @@ def medllm_predict(site=None) -> Predict:
     return lambda text: [(s.start, s.end) for s in det.analyze(text)]
 
 
-def learned_predict(train: Sequence[GoldNote]) -> Predict:
-    """The default detector with its site lexicon and token model learned on `train` only."""
+def learned_detector(train: Sequence[GoldNote]):
+    """The default detector with its site lexicon, token model and thresholds learned on `train`
+    only (the thresholds on folds by patient inside `train`: the nested part)."""
     from medllm.trust.privacy import PhiDetector, load_lexicon
     from medllm.trust.privacy.learned import train_token_model
 
     model, site = train_token_model(to_site_notes(train), load_lexicon())
-    print(f"    learned on {len(train)} notes: {model!r}", file=sys.stderr)
-    det = PhiDetector(site=site, model=model)
-    return lambda text: [(s.start, s.end) for s in det.analyze(text)]
+    print(f"    learned on {len(train)} notes of {len({n.patient for n in train})} patients: {model!r}",
+          file=sys.stderr)
+    return PhiDetector(site=site, model=model)
+
+
+def at_point(det, point: str) -> Predict:
+    """`det` (a learned PhiDetector) at one of its model's operating points."""
+    from medllm.trust.privacy import PhiDetector
+
+    d = PhiDetector(det.analyzer, site=det.site, model=det.model, operating_point=point)
+    return lambda text: [(s.start, s.end) for s in d.analyze(text)]
 
 
 def to_site_notes(notes: Sequence[GoldNote]):
@@ -247,7 +314,7 @@ CATEGORIES = (("names", sorted(NAME_LABELS)), ("  clinician", ["HCPName"]), ("  
               ("phones", ["Phone"]), ("ages>89", ["Age"]), ("other ids", ["Other"]))
 
 
-def report(results: dict[str, Score], detail: str | None) -> None:
+def report(results: dict[str, Score], detail: str | None, readable: dict[str, Score] | None = None) -> None:
     names = list(results)
     w = max(12, *(len(n) for n in names))
     print(f"\n{'system':<{w}} {'notes':>5} {'recall':>7} {'prec':>6} {'F2':>6} {'kept':>7} {'chars/s':>8} {'worst s/10kB':>12}")
@@ -265,6 +332,10 @@ def report(results: dict[str, Score], detail: str | None) -> None:
     print("slowest notes: " + ", ".join(f"{n}: {s.worst_id}" for n, s in results.items()))
     if detail and detail in results:
         s = results[detail]
+        if readable is not None and detail.startswith("medllm (") and "fold" in detail:
+            point = detail.rsplit(", ", 1)[-1].rstrip(")")
+            s = readable.get(point, Score())  # only the read folds' errors
+            detail += " (read folds only)"
         print(f"\n{detail}: most frequent false positives: {s.fp_words.most_common(40)}")
         print(f"{detail}: most frequent misses: {s.fn_words.most_common(40)}")
 
@@ -278,8 +349,18 @@ def main() -> None:
     ap.add_argument("--systems", default="medllm,medllm-rules,medllm+site,presidio-default,philter-lite")
     ap.add_argument("--philter-notes", type=int, default=300, help="notes for philter-lite (slow); 0 = all")
     ap.add_argument("--limit", type=int, default=0, help="first N notes only (0 = all)")
-    ap.add_argument("--detail", default="", help="print frequent errors of this system")
+    ap.add_argument("--detail", default="", help="print frequent errors of this system (k-fold "
+                    "medllm: only those of --read-folds)")
+    ap.add_argument("--points", default="recall,balanced", help="the token model's operating points to score")
+    ap.add_argument("--read-folds", default="0,1,2", help="folds whose errors --detail may show; the "
+                    "others are a lockbox, reported apart, so rules written from reading errors are "
+                    "also checked on patients nobody read")
+    ap.add_argument("--misses", type=Path, help="write the read folds' missed PHI tokens with 60 "
+                    "characters of context to this file (it holds note text: keep it local)")
     args = ap.parse_args()
+    read_folds = {int(x) for x in args.read_folds.split(",") if x.strip()}
+    unread: dict[str, Score] = {}
+    readable: dict[str, Score] = {}
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
 
     if args.test:
@@ -307,18 +388,41 @@ def main() -> None:
             pred(test[0].text)  # warm up
             results[name] = run(test, pred)
         elif name == "medllm":
+            points = [p.strip() for p in args.points.split(",") if p.strip()]
             if args.test:
-                pred = learned_predict(train)
-                pred(test[0].text)
-                results[name] = run(test, pred)
+                det = learned_detector(train)
+                for point in points:
+                    pred = at_point(det, point)
+                    pred(test[0].text)
+                    results[f"medllm ({point})"] = run(test, pred)
             else:
                 folds = folds_by_patient(test, args.folds)
-                score = Score()
+                for point in points:
+                    results[f"medllm ({args.folds}-fold, {point})"] = Score()
+                    unread[point] = Score()
                 for i, fold in enumerate(folds):
-                    pred = learned_predict([n for j, f in enumerate(folds) if j != i for n in f])
-                    pred(fold[0].text)
-                    run(fold, pred, score)
-                results[f"{name} ({args.folds}-fold)"] = score
+                    det = learned_detector([n for j, f in enumerate(folds) if j != i for n in f])
+                    for point in points:
+                        pred = at_point(det, point)
+                        pred(fold[0].text)
+                        fs = run(fold, pred)
+                        print(f"    fold {i} ({point}): recall {fs.recall:.3f} precision {fs.precision:.3f}",
+                              file=sys.stderr)
+                        for target in [results[f"medllm ({args.folds}-fold, {point})"]] + (
+                                [unread[point]] if i not in read_folds else []):
+                            merge(target, fs)
+                        if i in read_folds:
+                            readable.setdefault(point, Score())
+                            merge(readable[point], fs)
+        elif name == "medllm-shipped":
+            # the shipped lexicon and token model were learned on ALL the dev notes: scoring them
+            # here shows what a leaky protocol reports, never a figure for new patients
+            from medllm.trust.privacy import PhiDetector
+
+            det = PhiDetector()
+            pred = lambda text: [(s.start, s.end) for s in det.analyze(text)]  # noqa: E731
+            pred(test[0].text)
+            results["medllm-shipped (LEAKY: learned on these notes)"] = run(test, pred)
         elif name == "medllm+site":
             if args.test:
                 site = learn_site_lexicon(to_site_notes(train))
@@ -351,16 +455,52 @@ def main() -> None:
             if len(sub) < len(test):  # medllm's rules on the very same notes, for a fair row
                 results[f"medllm-rules ({len(sub)} notes)"] = run(sub, medllm_predict())
         else:
-            sys.exit(f"unknown system {name!r}; use medllm, medllm-rules, medllm+site, medllm+ner, "
+            sys.exit(f"unknown system {name!r}; use medllm, medllm-shipped, medllm-rules, medllm+site, medllm+ner, "
                      "presidio-default, philter-lite")
         print(f"  {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    report(results, next((k for k in results if k.startswith(args.detail)), None) if args.detail else None)
-    main_key = next((k for k in results if k.startswith("medllm (") or k == "medllm"), next(iter(results)))
-    s = results[main_key]
-    names_r = s.label_recall(sorted(NAME_LABELS))[0]
-    print(f"\ntargets for {main_key}: recall {s.recall:.3f} (>= 0.95), names {names_r:.3f} (>= 0.97), "
-          f"precision {s.precision:.3f} (>= 0.75), clinical kept {s.kept:.4f} (>= 0.995), "
-          f"{s.chars / max(s.seconds, 1e-9):.0f} chars/s (>= 15000), worst {s.worst:.2f} s/10kB (<= 1)")
+    if args.misses and readable:
+        point = next(iter(readable))
+        by_id = {n.id: n for n in test}
+        with args.misses.open("w", encoding="utf-8") as f:
+            for nid, label, a, b in sorted(readable[point].misses, key=lambda m: (m[1], m[0], m[2])):
+                t = by_id[nid].text
+                f.write(f"{label}\t{nid}\t{t[a:b]}\t{t[max(0, a - 60):a]!r} [[{t[a:b]}]] {t[b:b + 60]!r}\n")
+        print(f"{len(readable[point].misses)} misses of the read folds ({point}) written to {args.misses}")
+    detail = next((k for k in results if k.startswith(args.detail)), None) if args.detail else None
+    report(results, detail, readable if not args.test else None)
+    if unread:
+        lock = sorted(set(range(args.folds)) - read_folds)
+        print(f"\nlockbox folds {lock} (errors never shown by --detail):")
+        for point, s in unread.items():
+            lo, hi = s.ci("recall")
+            print(f"  medllm ({point}): recall {s.recall:.3f} [{lo:.3f}, {hi:.3f}] precision {s.precision:.3f}"
+                  f" on {len(s.by_patient)} patients")
+    mains = [k for k in results if k.startswith("medllm (") or k == "medllm"]
+    if mains:
+        if args.test:
+            print("\nlearned where: site lexicon, token model and thresholds on --train only "
+                  "(thresholds on 4 folds by patient inside it); scored on --test")
+        else:
+            print(f"\nlearned where: for each of {args.folds} outer folds by patient, the site lexicon, token "
+                  "model and thresholds are learned on the other folds only (thresholds on out-of-fold "
+                  "predictions of 4 inner folds by patient, each inner fold's rules run with a lexicon "
+                  "learned without it); the scored fold's patients are in none of it. Not learned: the "
+                  "rules and generic word lists (written by reading dev notes: see the lockbox line). "
+                  "CIs: 2,000 bootstrap resamples of patients.")
+    for key in mains:
+        s = results[key]
+        names_r = s.label_recall(sorted(NAME_LABELS))[0]
+        lo, hi = s.ci("recall")
+        plo, phi = s.ci("precision")
+        print(f"targets for {key}: recall {s.recall:.3f} [{lo:.3f}, {hi:.3f}] (>= 0.95), names {names_r:.3f} "
+              f"(>= 0.97; each kind below), precision {s.precision:.3f} [{plo:.3f}, {phi:.3f}] (>= 0.75), "
+              f"clinical kept {s.kept:.4f} (>= 0.995), {s.chars / max(s.seconds, 1e-9):.0f} chars/s "
+              f"(>= 15000), worst {s.worst:.2f} s/10kB (<= 1)")
+        for cat, labels in CATEGORIES:
+            r, k = s.label_recall(labels)
+            if k:
+                clo, chi = s.ci("recall", labels)
+                print(f"    {cat.strip():<10} {r:.3f} [{clo:.3f}, {chi:.3f}] n={k}")
 
 
 if __name__ == "__main__":

@@ -24,10 +24,14 @@ def test_shipped_weights_are_small_and_hold_numbers_only():
     data = f.read_bytes()
     assert len(data) < 5_000_000
     with zipfile.ZipFile(f.open("rb")) as z:
-        assert sorted(z.namelist()) == ["bias.npy", "threshold.npy", "weights.npy"]
+        assert set(z.namelist()) <= {"bias.npy", "threshold.npy", "weights.npy", "points.npy",
+                                     "point_thresholds.npy"}
     m = shipped_model()
     assert m.weights.shape[0] == len(CLASSES) and m.weights.dtype.kind == "f"
     assert 0.0 < m.threshold < 1.0
+    pts = m.operating_points()
+    assert pts["recall"] == m.threshold  # the default point is the recall one
+    assert all(pts["recall"] <= t for t in pts.values())  # no point masks more than it
 
 
 def test_model_only_adds_to_the_rules():

@@ -100,11 +100,14 @@ class PhiDetector:
 
     def __init__(self, analyzer=None, *, site: SiteLexicon | None = None,
                  score_threshold: float = 0.35, propagate_names: bool = True, ner: bool = False,
-                 learned: bool = True, model: TokenModel | None = None):
+                 learned: bool = True, model: TokenModel | None = None,
+                 operating_point: str = "recall"):
         """`site`: the site lexicon to use; None takes $MEDLLM_HOME/site_lexicon.json when
         there is one (`medllm deid-learn` writes it), else the one shipped with the package
         (learned from the PhysioNet deid dev notes); `SiteLexicon()` uses none.
-        `learned`: run the token model after the rules (`model`, else the shipped weights)."""
+        `learned`: run the token model after the rules (`model`, else the shipped weights).
+        `operating_point`: the token model's threshold, "recall" (default: fewer leaks, more
+        clinical words masked) or "balanced" (README gives both points' figures)."""
         from medllm.trust.privacy.lexicon import default_site_lexicon, shipped_site_lexicon
 
         if site is None:
@@ -118,10 +121,12 @@ class PhiDetector:
         self.score_threshold = score_threshold
         self.propagate_names = propagate_names
         self.model = (model or shipped_model()) if learned else None
+        self.operating_point = operating_point
+        self._threshold = self.model.threshold_for(operating_point) if self.model is not None else None
         self._featurizer = Featurizer(self._lexicon, site) if self.model is not None else None
 
     def __repr__(self) -> str:
-        return f"PhiDetector(threshold={self.score_threshold})"
+        return f"PhiDetector(threshold={self.score_threshold}, operating_point={self.operating_point!r})"
 
     def analyze(self, text: str, known_names: Sequence[str] = ()) -> list[Span]:
         """PHI spans of `text`, overlaps merged, labels from `recognizers.PHI_LABELS`.
@@ -146,7 +151,7 @@ class PhiDetector:
         if self.model is not None and self._featurizer is not None:
             rule = [(s, e, l) for s, e, l, _ in cands]
             feats = self._featurizer.features(text, rule)
-            for s, e, label, p in self.model.spans(feats):
+            for s, e, label, p in self.model.spans(feats, self._threshold):
                 if any(a < e and s < b for a, b, _ in rule):
                     continue  # the rules found it already: their label stands
                 frag = text[s:e]

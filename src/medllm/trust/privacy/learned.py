@@ -180,16 +180,35 @@ def gold_classes(text: str, spans: Sequence[tuple[int, int, str]],
     return out
 
 
+# Operating points: the lowest threshold whose out-of-fold token precision (rules and model
+# together) stays at or above the floor. "recall" is what the gate runs by default: a leak costs
+# more than a masked clinical word, and 0.78 keeps a margin over the 0.75 a reader still needs.
+OPERATING_POINTS: dict[str, float] = {"recall": 0.78, "balanced": 0.86}
+
+
 @dataclass
 class TokenModel:
-    """Weights (classes x hashed features), biases and the PHI threshold."""
+    """Weights (classes x hashed features), biases and the PHI threshold of each operating point
+    (`threshold` is the default one, "recall")."""
 
     weights: np.ndarray
     bias: np.ndarray
     threshold: float
+    thresholds: dict[str, float] | None = None
 
     def __repr__(self) -> str:
-        return f"TokenModel(classes={len(CLASSES)}, threshold={self.threshold:.3f})"
+        pts = ", ".join(f"{k}={v:.3f}" for k, v in self.operating_points().items())
+        return f"TokenModel(classes={len(CLASSES)}, thresholds: {pts})"
+
+    def operating_points(self) -> dict[str, float]:
+        return dict(self.thresholds or {"recall": self.threshold})
+
+    def threshold_for(self, operating_point: str) -> float:
+        pts = self.operating_points()
+        if operating_point not in pts:
+            raise ValueError(f"operating point {operating_point!r}: this token model has "
+                             f"{', '.join(sorted(pts))}; rebuild it with `make deid-model` for others")
+        return pts[operating_point]
 
     def proba_phi(self, feats: TokenFeatures) -> tuple[np.ndarray, np.ndarray]:
         """(P(PHI) per token, most likely PHI class per token)."""
@@ -220,8 +239,11 @@ class TokenModel:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:  # atomic: a crash leaves the old weights or the new ones
             with os.fdopen(fd, "wb") as f:
+                pts = self.operating_points()
                 np.savez_compressed(f, weights=self.weights.astype(np.float16),
-                                    bias=self.bias.astype(np.float32), threshold=np.float32(self.threshold))
+                                    bias=self.bias.astype(np.float32), threshold=np.float32(self.threshold),
+                                    points=np.array(sorted(pts)),
+                                    point_thresholds=np.array([pts[k] for k in sorted(pts)], np.float32))
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -236,7 +258,10 @@ class TokenModel:
             else:
                 data = Path(path).read_bytes()
             z = np.load(io.BytesIO(data))
-            return cls(z["weights"].astype(np.float32), z["bias"].astype(np.float32), float(z["threshold"]))
+            pts = None
+            if "points" in z.files:  # older files hold the one default threshold
+                pts = {str(k): float(v) for k, v in zip(z["points"], z["point_thresholds"])}
+            return cls(z["weights"].astype(np.float32), z["bias"].astype(np.float32), float(z["threshold"]), pts)
         except FileNotFoundError:
             raise ValueError(f"token model {path or MODEL_FILE} does not exist; build it with "
                              "`make deid-model`") from None
@@ -285,12 +310,16 @@ def fit(X_rows: Sequence[list[int]], y: Sequence[int], *, c: float = 1.0, phi_we
 GoldNotes = Sequence[tuple[str, str, list[tuple[int, int, str]]]]  # (patient, text, spans)
 
 
+THRESHOLD_GRID = (0.7, 0.6, 0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.17, 0.15, 0.12, 0.1, 0.08, 0.07,
+                  0.06, 0.05, 0.04, 0.03, 0.02)
+
+
 def choose_threshold(p: np.ndarray, y: np.ndarray, rule_hit: np.ndarray, min_precision: float = 0.8) -> float:
     """The lowest threshold whose token precision (rules and model together) stays at or above
     `min_precision` on out-of-fold predictions: recall first, with a margin over 0.75."""
     phi = y > 0
-    best = 0.5
-    for thr in (0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1, 0.07, 0.05, 0.03):
+    best = THRESHOLD_GRID[0]
+    for thr in THRESHOLD_GRID:
         masked = rule_hit | (p >= thr)
         tp = int((masked & phi).sum())
         if tp / max(1, int(masked.sum())) < min_precision:
@@ -300,12 +329,13 @@ def choose_threshold(p: np.ndarray, y: np.ndarray, rule_hit: np.ndarray, min_pre
 
 
 def train_token_model(notes: GoldNotes, lexicon: Lexicon, *, folds: int = 4, c: float = 1.0,
-                      phi_weight: float = 10.0, min_precision: float = 0.8,
+                      phi_weight: float = 10.0, points: dict[str, float] | None = None,
                       progress=None) -> tuple[TokenModel, SiteLexicon]:
     """Train on annotated notes, the way it is then used: for each of `folds` groups of patients
     the site lexicon is learned on the other groups and the rules run with it (so the model
     never sees a lexicon that knows its own notes); out-of-fold predictions choose the
-    threshold; the final fit uses every note. Returns the model and the site lexicon learned
+    threshold of each operating point (`points`: name -> precision floor, default
+    `OPERATING_POINTS`); the final fit uses every note. Returns the model and the site lexicon learned
     on all the notes (what the model is used with)."""
     from medllm.trust.privacy.detect import PhiDetector
     from medllm.trust.privacy.lexicon import learn_site_lexicon
@@ -350,9 +380,12 @@ def train_token_model(notes: GoldNotes, lexicon: Lexicon, *, folds: int = 4, c: 
             progress(f"threshold fold {g + 1}/{folds}")
     y = np.array(oof_y)
     keep = y >= 0
-    thr = choose_threshold(np.concatenate(oof_p)[keep], y[keep], np.array(oof_hit)[keep], min_precision)
+    p_all, hit_all = np.concatenate(oof_p)[keep], np.array(oof_hit)[keep]
+    floors = points or OPERATING_POINTS
+    thresholds = {name: choose_threshold(p_all, y[keep], hit_all, floor) for name, floor in floors.items()}
     rows, ys, _ = stack(range(folds))
-    model = fit(rows, ys, c=c, phi_weight=phi_weight, threshold=thr)
+    model = fit(rows, ys, c=c, phi_weight=phi_weight, threshold=thresholds.get("recall", min(thresholds.values())))
+    model.thresholds = thresholds
     return model, learn_site_lexicon(notes)
 
 
