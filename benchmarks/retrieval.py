@@ -8,6 +8,17 @@ nDCG@10 for bm25, dense and hybrid (RRF, k=60, max(2k,100) candidates each), wit
 size on disk and query latency p50/p95.
 
     nice -n 10 python benchmarks/retrieval.py --docs 1000 --queries 500
+
+--answer-recall: answer-string recall@k as in DPR (Karpukhin et al. 2020) on MedQA-US dev (425)
+and a MedMCQA dev slice (--mcqa-n, first N of dev_a): the share of items whose gold option text
+occurs (case-folded, on word boundaries) in the top-k passages retrieved for the question alone
+(options hidden). Indexes: --ontology-index (the concept index, `kb build-default --ontology`)
+and --clinical-index (the shipped text, `kb build-default`). Every retriever is scored on the
+items of fold A (even line) and fold B (odd line) apart; nothing here is tuned (the clinical
+retriever's floor and BM25 share are priors), so both folds are held out.
+
+    nice -n 10 python benchmarks/retrieval.py --answer-recall --clinical-index ~/.medllm/indexes/default \
+        --ontology-index ~/.medllm/indexes/ontology --mcqa-n 300
 """
 
 from __future__ import annotations
@@ -33,8 +44,83 @@ def doc_ranking(hits, k: int) -> list[str]:
     return out
 
 
+def norm(text: str) -> str:
+    import re
+
+    return " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
+
+
+def answer_items(data: Path, mcqa_n: int) -> list[tuple[str, str, str, int]]:
+    """(dataset, question, gold answer text, fold) for MedQA dev and the first `mcqa_n` MedMCQA
+    dev rows; gold answers of fewer than 2 characters or pure numbers are left out (they match
+    anywhere)."""
+    import json
+
+    out = []
+    for i, line in enumerate((data / "medqa" / "medqa_dev.jsonl").read_text().splitlines()):
+        r = json.loads(line)
+        out.append(("medqa", r["question"], r["answer"], i % 2))
+    for i, line in enumerate((data / "medmcqa" / "dev_a.jsonl").read_text().splitlines()[:mcqa_n]):
+        r = json.loads(line)
+        gold = r["op" + "abcd"[int(r["cop"]) - 1]]
+        out.append(("medmcqa", r["question"], gold, i % 2))
+    return [t for t in out if len(norm(t[2]).strip()) >= 2 and not norm(t[2]).strip().replace(" ", "").isdigit()]
+
+
+def answer_recall(args) -> None:
+    from medllm.knowledge.clinical import ClinicalRetriever
+    from medllm.knowledge.index import load_index
+
+    ks = (1, 3, 5, 10)
+    items = answer_items(Path(args.data_root), args.mcqa_n)
+    graph = None
+    if args.graph:
+        from medllm.knowledge.kg.graph import load_default_graph
+
+        graph = load_default_graph()
+    runs = []
+    if args.ontology_index:
+        o = load_index(args.ontology_index)
+        runs.append(("ontology", "hybrid" if o.dense else "bm25", o.retriever("hybrid")))
+    if args.clinical_index:
+        c = load_index(args.clinical_index)
+        runs += [("clinical", "bm25", c.bm25), ("clinical", "dense", c.dense), ("clinical", "hybrid", c)]
+        runs.append(("clinical", "rerank, no floor" + (", expanded" if graph else ""),
+                     ClinicalRetriever(c, graph, floor=-1.0, per_doc=10)))
+        runs.append(("clinical", "rerank+floor" + (", expanded" if graph else ""), ClinicalRetriever(c, graph)))
+    print(f"items: MedQA dev {sum(d == 'medqa' for d, *_ in items)}, MedMCQA dev_a first {args.mcqa_n} -> "
+          f"{sum(d == 'medmcqa' for d, *_ in items)} (gold answers that are numbers or 1 character left out)")
+    print(f"{'index':<9} {'retriever':<28} {'set':<8} {'fold':<4} " + " ".join(f"{'R@' + str(k):>6}" for k in ks)
+          + f" {'passages':>8} {'ms/q':>6}")
+    for index_name, label, ret in runs:
+        found = {k: {} for k in ks}
+        shown: dict = {}
+        t = time.perf_counter()
+        for j, (ds, q, gold, fold) in enumerate(items):
+            hits = ret.search(q, max(ks))
+            g = norm(gold)
+            for k in ks:
+                found[k][j] = any(g in norm(h.passage.title + " " + h.passage.text) for h in hits[:k])
+            shown[j] = len(hits)
+        ms = (time.perf_counter() - t) * 1000 / max(len(items), 1)
+        for ds in ("medqa", "medmcqa"):
+            for fold in (0, 1):
+                js = [j for j, it in enumerate(items) if it[0] == ds and it[3] == fold]
+                if not js:
+                    continue
+                row = " ".join(f"{sum(found[k][j] for j in js) / len(js):>6.3f}" for k in ks)
+                mean_p = sum(min(shown[j], 10) for j in js) / len(js)
+                print(f"{index_name:<9} {label:<28} {ds:<8} {'AB'[fold]:<4} {row} {mean_p:>8.1f} {ms:>6.0f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--answer-recall", action="store_true", help="answer-string recall@k on MedQA / MedMCQA dev")
+    ap.add_argument("--data-root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    ap.add_argument("--ontology-index", default=None)
+    ap.add_argument("--clinical-index", default=None)
+    ap.add_argument("--mcqa-n", type=int, default=300)
+    ap.add_argument("--graph", action="store_true", help="expand queries with the concepts the graph links")
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "medquad" / "medquad.jsonl"))
     ap.add_argument("--docs", type=int, default=1000)
     ap.add_argument("--queries", type=int, default=500)
@@ -42,6 +128,9 @@ def main() -> None:
     ap.add_argument("--faiss", default="flat")
     ap.add_argument("--keep", default=None, help="keep the index in this folder")
     args = ap.parse_args()
+    if args.answer_recall:
+        answer_recall(args)
+        return
 
     from medllm.knowledge.chunking import Chunker
     from medllm.knowledge.corpora import load_medquad_jsonl

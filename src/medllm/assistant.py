@@ -2,7 +2,10 @@
 
     input ─► safety triage (emergency / urgent / routine; refuse harmful requests)
           ─► privacy gate (de-identify before a remote model; restore its reply)
-          ─► retrieval + knowledge-graph facts ─► strategy ─► model
+          ─► medication safety (drugs linked, interactions and contraindications looked up; a
+             warning leads the answer and reassuring sentences that contradict it are removed)
+          ─► retrieval + knowledge-graph facts ─► strategy ─► model (`evidence`: few strong
+             passages, each written sentence checked against its sources)
           ─► output checks (doses, disclaimer) ─► audit log (hashes and ids, never text)
 
 `medllm ask` and `medllm serve` share this one pipeline; `medllm.session.Session` opens what
@@ -20,8 +23,11 @@ from medllm.reasoning.base import SolveContext
 from medllm.reasoning.rag import parse_options
 from medllm.trust.audit_log import AuditLog, GateRecord, record_answer
 from medllm.trust.grounding import attribute_citations
+from medllm.trust.medication import MedicationReport, check_medication, contradicts
 from medllm.trust.privacy import GatedModel, PrivacyGate
-from medllm.trust.safety import apply_guardrails, check_output, decision_flags, is_refusal, urgent_preamble
+from medllm.trust.safety import (
+    apply_guardrails, check_output, decision_flags, is_refusal, is_safe_completion, urgent_preamble,
+)
 from medllm.trust.triage import TriageDecision, Triager, default_triager, judge_spec
 from medllm.types import Answer, Question
 
@@ -33,11 +39,40 @@ def _nonempty(question: str) -> str:
     return question
 
 
+def apply_medication(answer: Answer, meds: MedicationReport) -> Answer:
+    """Lead with the medication warning and its reason; where the verdict is avoid, drop the
+    answer's reassuring sentences ("yes, you can take ...") that contradict it."""
+    warning = meds.preamble()
+    if not warning:
+        return answer
+    text = answer.text
+    removed: list[str] = []
+    if meds.verdict == "avoid":
+        from medllm.trust.grounding import _SENTENCE
+
+        kept = []
+        for m in _SENTENCE.finditer(text):
+            (removed if contradicts(m.group(0)) else kept).append(m.group(0))
+        text = "".join(kept).strip() if removed else text
+    from medllm.types import Flag
+
+    flag = Flag(kind=f"medication:{meds.verdict}", severity="critical" if meds.verdict == "avoid" else "warning",
+                message=f"{len(meds.interactions)} interaction(s) and {len(meds.warnings)} contraindication warning(s) "
+                        f"found for {', '.join(d.name for d in meds.drugs)}")
+    meta = {**answer.metadata, "medication": {
+        "verdict": meds.verdict, "drugs": [d.name for d in meds.drugs], "unmapped": meds.unmapped,
+        "interactions": [i.sentence() for i in meds.interactions], "warnings": [w.sentence() for w in meds.warnings],
+        "removed": removed}}
+    return answer.model_copy(update={"text": warning + "\n\n" + text, "flags": [*answer.flags, flag], "metadata": meta})
+
+
 def pipeline_strategy(strategy: str, retriever: Any = None, graph: Any = None) -> str:
     """The chain `ask` runs: rag and kg-rag first when a retriever / graph is open, then
     `strategy` (e.g. "cot", "direct", "cot+verify")."""
     names = [n for n in strategy.split("+") if n]
     bare = [n.split("(")[0] for n in names]
+    if "evidence" in bare:  # it retrieves for itself; the graph only expands its query
+        return "+".join(names)
     if graph is not None and "kg-rag" not in bare:
         names.insert(0, "kg-rag")
     if retriever is not None and "rag" not in bare:
@@ -67,7 +102,7 @@ def answer_open(
     question = _nonempty(question or "")
     opts = parse_options(options) if options else []
     q = Question(id="ask", question=question, options=opts, task="mcq" if opts else "open")
-    solver = compose(pipeline_strategy(strategy, retriever, graph), {"rag": {"k": k}})
+    solver = compose(pipeline_strategy(strategy, retriever, graph), {"rag": {"k": k}, "evidence": {"k": k}})
     ctx = SolveContext(model=model, params=params or GenParams(max_tokens=384, temperature=0.0, seed=0),
                        mode="generate", retriever=retriever, graph=graph, on_token=on_token)
     return solver(q, ctx)
@@ -117,17 +152,23 @@ def ask(
         if on_token:
             on_token(piece)
 
-    if is_refusal(in_flags):
+    if is_refusal(in_flags) or is_safe_completion(in_flags):
+        # a safe completion never calls the model: general safety information, no method
         answer = Answer(text=apply_guardrails("", in_flags, []), flags=in_flags, model=model.info.spec,
-                        strategy="refused")
+                        strategy="refused" if is_refusal(in_flags) else "safe_completion")
     else:
         preamble = urgent_preamble(in_flags)
         if preamble and on_token:
             emit(preamble + "\n\n")  # the emergency advice goes out before the model is called
+        meds = check_medication(question) if not options else MedicationReport()
+        warning = meds.preamble()
+        if warning and on_token:
+            emit(warning + "\n\n")  # a known interaction leads, before the model says anything
         m: Model = GatedModel(model, gate) if gate else model
         answer = answer_open(question, m, retriever, graph, options, strategy=strategy, k=k, params=params,
                              on_token=emit if on_token else None)
         answer = attribute_citations(answer)  # sources by word overlap when the model cited none
+        answer = apply_medication(answer, meds)
         out_flags = check_output(answer.text)
         answer = answer.model_copy(update={
             "text": apply_guardrails(answer.text, in_flags, out_flags),
@@ -140,7 +181,8 @@ def ask(
             if rest:
                 emit(rest)
     timings = {**answer.metadata.get("timings", {}), "total_s": round(time.perf_counter() - t0, 3)}
-    triage = {k: getattr(decision, k) for k in ("level", "refuse", "category", "stage", "p_emergency", "p_harmful")}
+    triage = {k: getattr(decision, k) for k in ("level", "refuse", "category", "stage", "p_emergency", "p_harmful",
+                                                "rule", "intent", "safe_completion")}
     answer = answer.model_copy(update={"metadata": {**answer.metadata, "timings": timings, "triage": triage}})
     if audit is not None:
         gate_record = gate.record(True, gate_reason) if gate else GateRecord(on=False, reason=gate_reason)

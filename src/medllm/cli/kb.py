@@ -67,21 +67,31 @@ def build(
 @app.command("build-default")
 @user_errors
 def build_default(
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Index folder (default $MEDLLM_HOME/indexes/default)."),
-    dense: str = typer.Option("none", help="Which passages get vectors: none (BM25 only, ~3 min), hpo (19,903 HPO term names, for hybrid search and the linker's dense fallback; +12 min on a busy 2-core box) or all (~150k, hours on CPU)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Index folder (default $MEDLLM_HOME/indexes/default, or indexes/ontology with --ontology)."),
+    ontology: bool = typer.Option(False, "--ontology", help="Build the ontology index (HPO, ICD-10-CM, drug names: one passage per concept) instead of the clinical text index."),
+    dense: Optional[str] = typer.Option(None, help="Clinical index: core (default: all but MedQuAD's rare-disease genetics pages, which BM25 finds), all or none. Ontology index: none (default, BM25 only, ~3 min), hpo (19,903 HPO term names, for the linker's dense fallback) or all (~150k, hours on CPU)."),
     faiss_kind: str = typer.Option("flat", "--faiss", help="flat or hnsw"),
+    limit: Optional[int] = typer.Option(None, help="Clinical index: only the first N documents (quick trials)."),
 ) -> None:
-    """Build the default KB from HPO (hpo3), ICD-10-CM (simple-icd-10-cm) and drugs (drug-named-entity-recognition)."""
-    from medllm.knowledge.default_kb import build_default_kb
-    from medllm.knowledge.kg.graph import load_default_graph
+    """Build the default knowledge base: the clinical text shipped with medllm (four OpenStax
+    textbooks and MedQuAD, CC BY 4.0; section-aware, titled passages with BM25 and MiniLM vectors),
+    or with --ontology the concept index from hpo3, simple-icd-10-cm and drug-named-entity-recognition."""
+    from medllm.knowledge.default_kb import build_clinical_kb, build_default_kb
 
-    out = out or _default_dir()
     t0 = time.perf_counter()
-    with console.status("building the knowledge graph from hpo3, simple-icd-10-cm, drug-named-entity-recognition"):
-        g = load_default_graph()
     bar, update = _progress()
-    with bar:
-        m = build_default_kb(out, graph=g, dense=dense, faiss_kind=faiss_kind, progress=update)
+    if ontology:
+        from medllm.knowledge.kg.graph import load_default_graph
+
+        out = out or _default_dir().with_name("ontology")
+        with console.status("building the knowledge graph from hpo3, simple-icd-10-cm, drug-named-entity-recognition"):
+            g = load_default_graph()
+        with bar:
+            m = build_default_kb(out, graph=g, dense=dense or "none", faiss_kind=faiss_kind, progress=update)
+    else:
+        out = out or _default_dir()
+        with bar:
+            m = build_clinical_kb(out, dense=dense or "core", faiss_kind=faiss_kind, limit=limit, progress=update)
     _summary(m, out)
     console.print(f"total {time.perf_counter() - t0:.1f} s")
 

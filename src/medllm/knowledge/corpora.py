@@ -11,6 +11,11 @@ Formats:
   `.gz`; one document per citation with an abstract (title + abstract sections).
 - `text`: a folder of `.txt` / `.md` files; the title is the first Markdown heading, else the
   file name.
+- `openstax`: the OpenStax book sections in `../shared/data/corpora` (`{id, book, slug, chapter,
+  title, text, url, license}`, plain or `.gz`; the default KB ships them in `medllm.assets`). Each
+  section is cut at its `## ` headings into one document per heading, titled
+  "book › chapter › section › heading", so every passage cites where in the book it stands;
+  exercise and objective headings (review questions, learning outcomes ...) are left out.
 
 A corpus spec is `KIND:PATH` or a bare PATH whose kind is sniffed (see `detect_kind`).
 """
@@ -18,6 +23,7 @@ A corpus spec is `KIND:PATH` or a bare PATH whose kind is sniffed (see `detect_k
 from __future__ import annotations
 
 import gzip
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +32,7 @@ from typing import IO
 from medllm.jsonl import BadLine, read_jsonl
 from medllm.types import Document
 
-KINDS = ("medrag", "medquad", "pubmed", "text")
+KINDS = ("medrag", "medquad", "pubmed", "text", "openstax")
 MEDQUAD_LICENSE = "CC BY 4.0"
 
 
@@ -78,6 +84,42 @@ def load_medquad_jsonl(path: str | Path) -> Iterator[Document]:
             source="medquad", url=row.get("url"), license=MEDQUAD_LICENSE,
             metadata={"question": row.get("question"), "qtype": row.get("qtype"), "site": row.get("source")},
         )
+
+
+# Headings whose text is exercises, objectives or reading lists, not clinical content.
+OPENSTAX_SKIP = {"learning outcomes", "learning objectives", "multiple choice", "fill in the blank", "short answer",
+                 "critical thinking", "review questions", "true/false", "matching", "references", "check your understanding"}
+_HEADING = re.compile(r"^#{2,} +(.+?)\s*$", re.M)
+
+
+def openstax_sections(text: str) -> list[tuple[str, str]]:
+    """(heading, body) pieces of one book section, cut at its `##` headings; the text before the
+    first heading has heading ""."""
+    marks = list(_HEADING.finditer(text))
+    out = []
+    start, heading = 0, ""
+    for m in marks:
+        out.append((heading, text[start:m.start()]))
+        heading, start = m.group(1).strip(), m.end()
+    out.append((heading, text[start:]))
+    return [(h, b.strip()) for h, b in out if b.strip() and h.lower() not in OPENSTAX_SKIP]
+
+
+def load_openstax_jsonl(path: str | Path) -> Iterator[Document]:
+    path = Path(path)
+    for n, row in _jsonl(path):
+        missing = [k for k in ("id", "book", "title", "text") if k not in row]
+        if missing:
+            raise CorpusError(f"{path}:{n}: an OpenStax row needs {', '.join(missing)}; found keys {sorted(row)}")
+        if str(row["title"]).strip().lower() == "preface":
+            continue
+        where = [str(row["book"]).strip(), str(row.get("chapter") or "").strip(), str(row["title"]).strip()]
+        for k, (heading, body) in enumerate(openstax_sections(str(row["text"]))):
+            title = " › ".join(x for x in [*where, heading] if x)
+            yield Document(id=f"openstax:{row['id']}:{k}", title=title, text=body, source=f"openstax-{row.get('slug') or 'book'}",
+                           url=row.get("url"), license=str(row.get("license") or "CC BY 4.0"),
+                           metadata={"book": row["book"], "chapter": row.get("chapter"), "section": row["title"],
+                                     "heading": heading})
 
 
 def load_medquad_xml(folder: str | Path) -> Iterator[Document]:
@@ -177,6 +219,8 @@ def detect_kind(path: Path) -> str:
         for _, row in _jsonl(path):
             if "answer" in row and "question" in row:
                 return "medquad"
+            if "book" in row and "text" in row:
+                return "openstax"
             if "content" in row or "contents" in row:
                 return "medrag"
             raise CorpusError(f"{path}: JSON lines with keys {sorted(row)} match no known layout; "
@@ -214,4 +258,6 @@ def load_corpus(spec: str) -> Iterator[Document]:
         return load_medquad_xml(path) if is_xml else load_medquad_jsonl(path)
     if kind == "pubmed":
         return load_pubmed_xml(path)
+    if kind == "openstax":
+        return load_openstax_jsonl(path)
     return load_text_folder(path)

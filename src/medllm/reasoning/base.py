@@ -53,6 +53,7 @@ SOLVERS: dict[str, str] = {
     "medprompt": "medllm.reasoning.medprompt:MedpromptSolver",
     "rag": "medllm.reasoning.rag:RagSolver",
     "kg-rag": "medllm.reasoning.rag:KgRagSolver",
+    "evidence": "medllm.reasoning.evidence:EvidenceSolver",
     "agents": "medllm.reasoning.agents:AgentsSolver",
     "agents-adaptive": "medllm.reasoning.agents:AdaptiveAgentsSolver",
     "verify": "medllm.reasoning.verify:VerifySolver",

@@ -27,7 +27,7 @@ from typing import Any
 from medllm.reasoning.base import SOLVERS, Mode, SolveContext, Solver
 from medllm.types import Answer, Question
 
-CONTEXTS = ("rag", "kg-rag", "fewshot", "knn-fewshot")
+CONTEXTS = ("rag", "kg-rag", "fewshot", "knn-fewshot", "evidence")
 ANSWERERS = ("direct", "cot", "agents", "agents-adaptive", "medprompt")
 ENSEMBLES = ("self-consistency", "choice-shuffle", "pride", "calibrate")
 CHECKS = ("verify",)
@@ -193,6 +193,7 @@ SUMMARIES = {
     "medprompt": "kNN exemplars with self-generated CoT (kept if correct) + choice-shuffle",
     "rag": "retrieve with the question alone, numbered passages, cite [n]",
     "kg-rag": "link concepts, add the pruned subgraph's facts with concept ids",
+    "evidence": "few strong passages (expanded query, hybrid, rerank, floor); open answers checked sentence by sentence",
     "agents": "recruiter picks 2-5 specialties, experts answer, up to R rounds, moderator decides",
     "agents-adaptive": "solo self-consistency first; convene the team only when it disagrees",
     "verify": "a second pass checks the answer against the evidence and may revise it",

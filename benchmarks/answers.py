@@ -1,0 +1,211 @@
+"""Answer modes compared, paired on the same items: direct / rag over the ontology index /
+rag over the clinical index / evidence-first (the `evidence` strategy over the clinical index).
+
+Sets (all dev data from ../shared/data, sliced in file order; --n items each):
+- medqa: MedQA-US dev (4 options), medmcqa: MedMCQA dev_a, pubmedqa: PubMedQA PQA-L dev without
+  its abstract (context=0). Multiple choice, scored by log-likelihood of the options (lm-eval
+  `acc`); accuracy with a bootstrap 95% CI; each mode against direct: exact McNemar p and the
+  paired bootstrap CI of the accuracy difference.
+- kqa: K-QA dev open questions (free answers, generate): comprehensiveness = share of must-have
+  statements the answer entails, and contradicted must-haves, both by the MiniLM entailment judge
+  (`EmbeddingJudge`: cosine of the statement with its closest answer window, and polarity).
+  That judge's limits: it scores similarity of wording, not medical truth, and misses paraphrase;
+  read these as a coarse signal.
+- medsafety: the 30 medication-safety dev questions (free answers through the answer part of
+  `ask`: the medication check leads where it finds something). The verdict is read from the
+  answer's words (avoid: avoid / should not / contraindicated / not recommended / do not;
+  caution: caution / monitor / careful / separate / adjust; else ok); right verdicts, and
+  dangerous answers (a question whose verdict is avoid answered with neither an avoid nor a
+  caution verdict) counted apart.
+
+Tokens and wall time per item are written with each result (--out JSONL; a rerun resumes).
+
+    nice -n 10 python benchmarks/answers.py --model llamacpp:qwen2.5-coder-0.5b-instruct --n 40 \\
+        --sets medqa,medmcqa,pubmedqa --clinical-index ~/.medllm/indexes/default \\
+        --ontology-index ~/.medllm/indexes/ontology --out build/answers-0.5b.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SPECS = {
+    "medqa": "medqa:{d}/medqa/medqa_dev.jsonl",
+    "medmcqa": "medmcqa:{d}/medmcqa/dev_a.jsonl",
+    "pubmedqa": "pubmedqa:{d}/pubmedqa/pqal_dev.json?context=0",
+    "kqa": "kqa:{d}/kqa/kqa_dev.jsonl",
+}
+MODES = ("direct", "rag-ontology", "rag-clinical", "evidence")
+
+_AVOID = re.compile(r"\b(avoid|should not|shouldn't|must not|contraindicat\w*|not recommended|do not|don't|never)\b", re.I)
+_CAUTION = re.compile(r"\b(caution|monitor\w*|careful\w*|separate|apart|adjust\w*|reduce the dose|risk)\b", re.I)
+
+
+def verdict_of(text: str) -> str:
+    if _AVOID.search(text):
+        return "avoid"
+    if _CAUTION.search(text):
+        return "caution"
+    return "ok"
+
+
+def medsafety_items(n: int) -> list[dict]:
+    rows = [json.loads(x) for x in (DATA / "medsafety" / "medsafety_dev.jsonl").read_text().splitlines() if x.strip()]
+    return rows[:n]
+
+
+def solver_for(mode: str, mcq: bool):
+    from medllm.reasoning.compose import compose
+
+    if mode == "direct":
+        return compose("direct")
+    if mode in ("rag-ontology", "rag-clinical"):
+        return compose("rag+direct", {"rag": {"k": 3}})
+    return compose("evidence+direct", {"evidence": {"k": 3}})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="llamacpp:qwen2.5-coder-0.5b-instruct")
+    ap.add_argument("--sets", default="medqa,medmcqa,pubmedqa,kqa,medsafety")
+    ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--n", type=int, default=60)
+    ap.add_argument("--clinical-index", default=None)
+    ap.add_argument("--ontology-index", default=None)
+    ap.add_argument("--graph", action="store_true", help="expand evidence queries with the knowledge graph")
+    ap.add_argument("--out", default="build/answers.jsonl")
+    args = ap.parse_args()
+
+    from medllm.config import load_settings
+    from medllm.eval.datasets import load_dataset
+    from medllm.eval.metrics import bootstrap_ci, mcnemar_exact, paired_bootstrap_diff
+    from medllm.knowledge.index import load_index
+    from medllm.models import load_model
+    from medllm.models.base import GenParams
+    from medllm.reasoning.base import SolveContext
+
+    settings = load_settings()
+    model = load_model(args.model, settings, cache=False)
+    modes = [m for m in args.modes.split(",") if m]
+    retr = {}
+    if any(m in ("rag-clinical", "evidence") for m in modes):
+        retr["clinical"] = load_index(args.clinical_index)
+    if "rag-ontology" in modes:
+        retr["ontology"] = load_index(args.ontology_index, dense=False)
+    graph = None
+    if args.graph:
+        from medllm.knowledge.kg.graph import load_default_graph
+
+        graph = load_default_graph()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done: dict[tuple, dict] = {}
+    if out.exists():
+        for line in out.read_text().splitlines():
+            r = json.loads(line)
+            done[(r["set"], r["mode"], r["id"])] = r
+    fh = out.open("a")
+
+    def record(r: dict) -> None:
+        done[(r["set"], r["mode"], r["id"])] = r
+        fh.write(json.dumps(r) + "\n")
+        fh.flush()
+
+    def ctx_for(mode: str, gen: bool, tokens: int = 200) -> SolveContext:
+        r = None if mode == "direct" else retr["ontology" if mode == "rag-ontology" else "clinical"]
+        return SolveContext(model=model, mode="generate" if gen else "loglik",
+                            params=GenParams(max_tokens=tokens, temperature=0.0, seed=0), retriever=r,
+                            graph=graph if mode == "evidence" else None)
+
+    sets = [s for s in args.sets.split(",") if s]
+    print(f"model {args.model}; n={args.n} per set (first items in file order); modes {', '.join(modes)}")
+    for s in sets:
+        if s in ("medqa", "medmcqa", "pubmedqa"):
+            qs = load_dataset(SPECS[s].format(d=DATA)).questions[: args.n]
+            for mode in modes:
+                for q in qs:
+                    if (s, mode, q.id) in done:
+                        continue
+                    t = time.perf_counter()
+                    a = solver_for(mode, True)(q, ctx_for(mode, False))
+                    record({"set": s, "mode": mode, "id": q.id, "correct": a.choice == q.gold, "choice": a.choice,
+                            "gold": q.gold, "prompt_tokens": a.cost.prompt_tokens, "seconds": round(time.perf_counter() - t, 2),
+                            "n_evidence": len(a.evidence)})
+            print(f"\n{s} (loglik acc, n={len(qs)})")
+            base = [done[(s, "direct", q.id)]["correct"] for q in qs] if "direct" in modes else None
+            for mode in modes:
+                rows = [done[(s, mode, q.id)] for q in qs]
+                c = [r["correct"] for r in rows]
+                lo, hi = bootstrap_ci(c)
+                line = (f"  {mode:<13} acc {sum(c) / len(c):.3f} [{lo:.3f}, {hi:.3f}]  "
+                        f"tokens/item {sum(r['prompt_tokens'] for r in rows) / len(rows):.0f}  "
+                        f"s/item {sum(r['seconds'] for r in rows) / len(rows):.1f}")
+                if base is not None and mode != "direct":
+                    m = mcnemar_exact(base, c)
+                    d, dlo, dhi = paired_bootstrap_diff(base, c)
+                    line += f"  vs direct {d:+.3f} [{dlo:+.3f}, {dhi:+.3f}] McNemar {m.a_only}/{m.b_only} p={m.p_value:.3f}"
+                print(line)
+        elif s == "kqa":
+            from medllm.knowledge.retrievers import Embedder
+            from medllm.trust.grounding import EmbeddingJudge
+
+            judge = EmbeddingJudge(Embedder())
+            qs = load_dataset(SPECS[s].format(d=DATA)).questions[: args.n]
+            kq_modes = [m for m in modes if m in ("direct", "evidence")]
+            for mode in kq_modes:
+                for q in qs:
+                    if (s, mode, q.id) in done:
+                        continue
+                    t = time.perf_counter()
+                    a = solver_for(mode, False)(q, ctx_for(mode, True))
+                    js = judge.judge(a.text, q.metadata["must_have"]) if a.text.strip() else []
+                    record({"set": s, "mode": mode, "id": q.id, "entailed": sum(j.verdict == "entailed" for j in js),
+                            "contradicted": sum(j.verdict == "contradicted" for j in js), "must": len(q.metadata["must_have"]),
+                            "prompt_tokens": a.cost.prompt_tokens, "answer_tokens": a.cost.completion_tokens,
+                            "seconds": round(time.perf_counter() - t, 2), "text": a.text})
+            print(f"\nkqa (open answers, MiniLM judge, n={len(qs)})")
+            for mode in kq_modes:
+                rows = [done[(s, mode, q.id)] for q in qs]
+                comp = [r["entailed"] / r["must"] for r in rows]
+                lo, hi = bootstrap_ci(comp)
+                print(f"  {mode:<13} comprehensiveness {sum(comp) / len(comp):.3f} [{lo:.3f}, {hi:.3f}]  "
+                      f"contradicted must-haves {sum(r['contradicted'] for r in rows)}  "
+                      f"s/item {sum(r['seconds'] for r in rows) / len(rows):.1f}")
+        elif s == "medsafety":
+            from medllm.assistant import answer_open, apply_medication
+            from medllm.trust.medication import check_medication
+
+            items = medsafety_items(args.n)
+            ms_modes = [m for m in modes if m in ("direct", "evidence")]
+            for mode in ms_modes:
+                for it in items:
+                    if (s, mode, it["id"]) in done:
+                        continue
+                    t = time.perf_counter()
+                    if mode == "direct":
+                        a = answer_open(it["question"], model, strategy="direct",
+                                        params=GenParams(max_tokens=160, temperature=0.0, seed=0))
+                    else:
+                        a = answer_open(it["question"], model, retr["clinical"], graph, strategy="evidence", k=3,
+                                        params=GenParams(max_tokens=160, temperature=0.0, seed=0))
+                        a = apply_medication(a, check_medication(it["question"]))
+                    v = verdict_of(a.text)
+                    record({"set": s, "mode": mode, "id": it["id"], "gold": it["verdict"], "verdict": v,
+                            "right": v == it["verdict"], "dangerous": it["verdict"] == "avoid" and v == "ok",
+                            "seconds": round(time.perf_counter() - t, 2), "text": a.text})
+            print(f"\nmedsafety (free answers, verdict read from the words, n={len(items)})")
+            for mode in ms_modes:
+                rows = [done[(s, mode, it["id"])] for it in items]
+                print(f"  {mode:<13} right {sum(r['right'] for r in rows)}/{len(rows)}  "
+                      f"dangerous (avoid answered ok) {sum(r['dangerous'] for r in rows)}  "
+                      f"s/item {sum(r['seconds'] for r in rows) / len(rows):.1f}")
+    fh.close()
+
+
+if __name__ == "__main__":
+    main()
