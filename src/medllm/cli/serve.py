@@ -83,7 +83,7 @@ def serve(
     max_body: int = typer.Option(256 * 1024, "--max-body", help="largest request body, in bytes"),
     open_ops: bool = typer.Option(False, "--open-ops",
                                   help="serve /metrics, /openapi.json and /docs without a key (a trusted interface only)"),
-    auth_fail_limit: float = typer.Option(30, "--auth-fail-limit",
+    auth_fail_limit: float = typer.Option(60, "--auth-fail-limit",
                                           help="requests without a valid key per minute per client address (0: no limit)"),
 ) -> None:
     """Serve the ask pipeline: OpenAI-compatible /v1/chat/completions, native /v1/ask, /v1/deid,

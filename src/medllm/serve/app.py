@@ -90,8 +90,8 @@ class ServeConfig:
     max_tokens: int | None = None  # cap on a request's max_tokens; default: the session's
     strategies: tuple[str, ...] = ("cot", "direct")  # what callers may pick; the first is the default
     open_ops: bool = False  # /metrics, /openapi.json, /docs without a key (a trusted interface only)
-    auth_fail_per_minute: float = 30.0  # requests without a valid key per client address; 0 = no limit
-    auth_fail_burst: int = 20
+    auth_fail_per_minute: float = 60.0  # requests without a valid key per client address; 0 = no limit
+    auth_fail_burst: int = 30
     auth_log_interval_s: float = 60.0  # one aggregate log line per address and interval
 
 
@@ -681,7 +681,10 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
             if not items:
                 return DdxResult(phenotypes=[], phenotype_names=[], diagnoses=[])
             dx = g.differential()
-            case = dx.case(items, strict=False)
+            try:
+                case = dx.case(items, strict=False)
+            except ValueError:  # nothing in the input links to HPO: nothing to rank
+                return DdxResult(phenotypes=[], phenotype_names=[], diagnoses=[])
             if not case.observed and not case.excluded:
                 return DdxResult(phenotypes=[], phenotype_names=[], diagnoses=[])
             name = lambda cid: g.get(cid).name if cid and cid in g else cid  # noqa: E731
@@ -737,7 +740,7 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
         return row.summary
 
     @v1.get("/v1/eval/runs/{run_id}/report", response_class=HTMLResponse, tags=["eval"],
-            responses=responses(404, 409))
+            responses={**responses(401, 404, 409, 429, 500, by_ref=True)})
     def eval_report(run_id: str) -> HTMLResponse:
         """The run's self-contained HTML report."""
         from medllm.eval.report import render_report
@@ -768,7 +771,7 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
                       detail={"retriever": session.retriever is not None, "graph": session.graph is not None,
                               "privacy_gate": session.gated, "strategies": list(cfg.strategies)})
 
-    ops_responses = {} if cfg.open_ops else responses(401, 429)
+    ops_responses = responses(500, by_ref=True) if cfg.open_ops else responses(401, 429, 500, by_ref=True)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["ops"], dependencies=ops_guard,
              responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, **ops_responses})

@@ -66,11 +66,17 @@ _DESCRIPTIONS = {
 }
 
 
-def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries for error `codes`, each with the error object's schema."""
+def responses(*codes: int, by_ref: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for error `codes`, each with the error object's schema as
+    application/json. `by_ref`: for routes whose success is not JSON (HTML, text), which would
+    otherwise document their errors under the success's media type."""
     out: dict[int | str, dict[str, Any]] = {}
     for c in codes:
-        entry: dict[str, Any] = {"model": ErrorResponse, "description": _DESCRIPTIONS.get(c, "error")}
+        entry: dict[str, Any] = {"description": _DESCRIPTIONS.get(c, "error")}
+        if by_ref:
+            entry["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+        else:
+            entry["model"] = ErrorResponse
         if c == 429:
             entry["headers"] = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
         out[c] = entry

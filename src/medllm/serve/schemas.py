@@ -8,7 +8,7 @@ import sys
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from medllm.types import Answer
 
@@ -59,8 +59,21 @@ def _short(n: int) -> Any:
                      AfterValidator(_check_visible)]
 
 
-# Requests are validated strictly (no "5" for 5, no 1.0 for true): what the schema says is what passes.
+# Requests are validated strictly (no "5" for 5, no 1 for true): what the schema says is what
+# passes. JSON Schema counts 7.0 as an integer, so an integral float is one here too.
 STRICT = ConfigDict(strict=True)
+
+
+def _integral(v: Any) -> Any:
+    return int(v) if isinstance(v, float) and v.is_integer() and abs(v) < 2**63 else v
+
+
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+
+
+def _int(ge: int, le: int | None = None) -> Any:
+    """An integer in [ge, le] (bounds inside the type, so the schema carries them in a union too)."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_integral)]
 
 
 # ---------------------------------------------------------------- OpenAI-compatible
@@ -112,11 +125,11 @@ class ChatRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1, max_length=64, json_schema_extra={"contains": _ANSWERABLE})
     stream: bool = False
     stream_options: StreamOptions | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: _int(1) | None = None  # type: ignore[valid-type]
+    max_completion_tokens: _int(1) | None = None  # type: ignore[valid-type]
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
-    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    seed: _int(0, 2**31 - 1) | None = None  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _answerable(self) -> ChatRequest:
@@ -182,8 +195,8 @@ class AskRequest(BaseModel):
     options: list[_short(2000)] | None = Field(default=None, max_length=10,  # type: ignore[valid-type]
                                                description="multiple-choice options, in order")
     strategy: str | None = Field(default=None, max_length=100, description="one of the server's strategies (GET /v1/models)")
-    max_tokens: int | None = Field(default=None, ge=1)
-    k: int = Field(default=5, ge=1, le=20, description="passages to retrieve")
+    max_tokens: _int(1) | None = None  # type: ignore[valid-type]
+    k: JsonInt = Field(default=5, ge=1, le=20, description="passages to retrieve")
 
 
 class DeidRequest(BaseModel):
@@ -201,7 +214,7 @@ class GenerateRequest(BaseModel):
                     "question; section: conversation snippet -> the note section named by `header`")
     text: Text
     header: _short(64) = Field("GENHX", description="the section to write (job 'section')")  # type: ignore[valid-type]
-    max_tokens: int | None = Field(None, ge=1, description="tokens per model call (per section for a note)")
+    max_tokens: _int(1) | None = Field(None, description="tokens per model call (per section for a note)")  # type: ignore[valid-type]
 
 
 class TriageRequest(BaseModel):
@@ -217,7 +230,7 @@ class DdxRequest(BaseModel):
 
     phenotypes: list[str] | None = Field(default=None, max_length=50, description="HPO ids or phenotype names")
     text: str | None = Field(default=None, max_length=MAX_TEXT, description="a case description to link phenotypes from")
-    k: int = Field(default=10, ge=1, le=50)
+    k: JsonInt = Field(default=10, ge=1, le=50)
 
 
 class DdxMatch(BaseModel):
@@ -248,7 +261,7 @@ class KbSearchRequest(BaseModel):
     model_config = STRICT
 
     query: _short(2000)  # type: ignore[valid-type]
-    k: int = Field(default=5, ge=1, le=50)
+    k: JsonInt = Field(default=5, ge=1, le=50)
 
 
 class KbHit(BaseModel):
