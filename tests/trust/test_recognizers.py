@@ -144,7 +144,7 @@ def test_deid_learn_writes_the_site_lexicon_the_detector_then_uses(tmp_path):
         for p in range(3)]
     gold = tmp_path / "gold.jsonl"
     gold.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    note = "zorblat paged about the quartermain bed"
+    note = "zorblat asked about the quartermain bed"
     assert not PhiDetector(site=SiteLexicon(), learned=False).analyze(note)  # the generic lists do not know them
     app = typer.Typer()
     deid_cli.register(app)
@@ -155,3 +155,19 @@ def test_deid_learn_writes_the_site_lexicon_the_detector_then_uses(tmp_path):
     assert found == {"zorblat": "NAME", "quartermain": "LOCATION"}
     res = CliRunner().invoke(app, ["deid-learn", str(tmp_path / "none.jsonl")])
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_recall_kinds_lists_informed_moves_pagers_and_dashed_dates(deidentifier):
+    """Kinds, not examples: names in lists and before "aware"; places after a moving verb; pager
+    and extension formats; a dashed month-day after an event word. Each with its look-alike kept."""
+    found = labels(deidentifier, "Drs Okafor and Lindqvist aware. Sons Tomas, Rafe & Ilan at bedside.")
+    assert {"Okafor", "Lindqvist", "Tomas", "Rafe", "Ilan"} <= {w for k in found for w in k.split()}
+    found = labels(deidentifier, "PLAN: TRANSFER TO WEXLEY 4 IN AM. KOWALCZYK NOTIFIED OF K 3.1.")
+    assert found.get("WEXLEY") == "LOCATION" and found.get("KOWALCZYK") == "NAME"
+    found = labels(deidentifier, "Call pgr #4-1234 or ext. 5678; home 617/555-2345. S/P fall 11-2 at home.")
+    assert {"4-1234", "5678", "617/555-2345"} <= {k for k, v in found.items() if v == "PHONE"}
+    assert found.get("11-2") == "DATE"
+    for text in ("TRANSFERRED TO MICU. TEAM AWARE.", "on 2-4 L NC", "7-3 shift uneventful",
+                 "HR 80-90 SR, given 1-2 tabs", "CO 5.1 by Fick method", "NS bolus x1000",
+                 "sent to floor; per protocol"):
+        assert not deidentifier.analyze(text), text

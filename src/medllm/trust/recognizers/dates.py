@@ -33,8 +33,20 @@ complaining back chest abd abdominal incisional ache""".split())
 _DATE_WORDS = frozenset("""
 on since from until till through dated date admitted admit admission discharged started
 begun began placed changed done last next due seen extubated intubated reintubated transferred
-surgery post s p dc d c dc'd repeat drawn sent day pod as by in
+surgery post s p dc d c dc'd c'd dcd dced dc'ed repeat drawn sent day pod as by in
 """.split())
+# Shorthand dates written month-day with a dash: "s/p fall 4-19". Ranges ("2-4 L", "7-3 shift",
+# "HR 80-90") look alike, so a date word must come just before and no unit or count just after.
+_DASH_VETO_AFTER = frozenset("""l lpm liter liters litre mg mcg ml cc g gm units unit u meq mmol
+hr hrs hour hours h min mins minute minutes day days d wk wks week weeks mo month months yr yrs
+year years times x tabs tab pills puffs beats bpm shift shifts am pm pounds lbs lb kg cm mm in
+inches ft feet percent floor floors blocks drinks ppd pack packs sec secs seconds of to or and
+""".split())
+_VITALS = frozenset("hr rr pcwp pad pas cvp temp sats sat spo2 t k mg ci co svr svo2 ph".split())
+# only words that put an event on a day come before a dashed date ("since", "s/p"; not "until",
+# "due", "at": those come before ranges and times too)
+_DASH_DATE_WORDS = frozenset("""on since s p dc d c dc'd c'd dcd dced dc'ed dated admitted admit
+discharged extubated intubated reintubated started placed surgery seen""".split())
 
 
 class ClinicalDateRecognizer(ContextPatternRecognizer):
@@ -46,6 +58,10 @@ class ClinicalDateRecognizer(ContextPatternRecognizer):
         NamedPattern("iso", rf"(?<!\d)(?P<v>(?:19|20)\d{{2}}[-/.]{_M}[-/.]{_D})(?!\d)", 0.9),
         NamedPattern("month_day", rf"{_L}(?P<v>(?:1[0-2]|0?[6-9])/(?!10\b){_D}|0?[1-5]/(?:0?[6-9]|1[1-9]|2\d|3[01])){_R}",
                      0.6, context=_DATE_WORDS, veto=_VETO, veto_after=_VETO_AFTER, window=(2, 1)),
+        NamedPattern("month_day_dash", rf"(?<![\w./:-])(?P<v>{_M}-{_D})(?=[ \t]{{0,2}}(?:[.,;:)\n]|$)|"
+                     r"[ \t]{1,2}(?i:at|to|with|w|and|for|in|on|from|when|after|s/p|pt|when)\b)", 0.1,
+                     context=_DASH_DATE_WORDS, veto=_VETO | _VITALS, veto_after=_VETO_AFTER | _DASH_VETO_AFTER,
+                     window=(2, 1)),
         NamedPattern("month_zero_day", rf"{_L}(?P<v>{_M}/0[1-9]){_R}", 0.6, veto=_VETO,
                      veto_after=_VETO_AFTER, window=(2, 1)),
         # "x/10" is a pain score after pain words, a date elsewhere

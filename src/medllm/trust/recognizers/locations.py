@@ -37,6 +37,15 @@ PLACE_WORDS = frozenset("""
 in from to at near lives live living resides reside resident moved vacationing visiting
 transferred transfer tx trans returned return admitted home born
 """.split())
+# "transferred to X", "sent from X": a moving verb, then to/from/at and a word no dictionary or
+# shorthand list knows is a place (a hospital, a ward named after someone, a town)
+MOVE = frozenset("""transferred transfered transfering transferring transfer trans tx txd txf xfer
+xferred sent admitted admit discharged discharge dc'd dcd dced c'd returned return returning
+arrived arriving came come coming went going go goes accepted accepting screened screening bound
+headed medflighted flown flew brought""".split())
+MOVE_PREP = frozenset("to from at into by".split())
+_ICU = re.compile(r"[a-z]{0,4}(?:icu|ccu|cu|ed|er|or|ir)$")  # "tsicu", "cvicu": units, not places
+UNIVERSITY = frozenset("u univ university".split())
 _ST = ("AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
        "NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC").split()
 _STREET = (r"(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|"
@@ -48,8 +57,14 @@ PATTERNS = (
     ("zip_label", re.compile(r"(?i:\bzip(?:\s?code)?\s?[:#]?\s?)(?P<v>\d{5}(?:-\d{4})?)\b")),
 )
 _STREET_ABBREVIATIONS = frozenset("st rd ave blvd ln dr ct pl ter cir pkwy hwy sq trl".split())
+_STATES = frozenset("""alabama alaska arizona arkansas california colorado connecticut delaware
+florida georgia hawaii idaho illinois indiana iowa kansas kentucky louisiana maine maryland
+massachusetts michigan minnesota mississippi missouri montana nebraska nevada ohio oklahoma oregon
+pennsylvania tennessee texas utah vermont virginia washington wisconsin wyoming""".split()) | {
+    "new hampshire", "new jersey", "new mexico", "new york", "north carolina", "north dakota",
+    "rhode island", "south carolina", "south dakota", "west virginia"}
 _GLUE = re.compile(r"[ \t-]{1,3}")  # what may separate the words of one name
-_SCORES = {"site_place": 0.8, "institution": 0.75, "city": 0.6, "city_cue": 0.8, "saint": 0.8, "residence": 0.75, "street": 0.85,
+_SCORES = {"moved": 0.6, "university": 0.8, "site_place": 0.8, "institution": 0.75, "city": 0.6, "city_cue": 0.8, "saint": 0.8, "residence": 0.75, "street": 0.85,
            "city_state": 0.85, "zip": 0.9, "zip_label": 0.9}
 
 
@@ -67,6 +82,14 @@ class ClinicalLocationRecognizer(EntityRecognizer):
         """A word that can be part of a place's name (not generic, not clinical shorthand)."""
         return (w not in GENERIC and w not in STOPWORDS and w not in CLINICAL_WORDS
                 and w not in self.lex.medical_words and len(w) > 1)
+
+    def _moved_to(self, w: str, tok: str, mixed_case: bool) -> bool:
+        """A word that names where someone was moved: not generic, not a dictionary or clinical
+        word, not a unit ("MICU"), capitalised in a mixed-case note."""
+        acronym = mixed_case and tok.isupper() and 2 <= len(tok) <= 5  # "GH": a hospital's initials
+        return (w.isalpha() and (len(w) >= 3 or acronym) and self._proper(w) and not self.lex.is_common(w) and not self.lex.is_clinical(w)
+                and not _ICU.fullmatch(w) and w not in _STATES and (not mixed_case or tok[0].isupper())
+                and not self.lex.near_common(w))
 
     def _street(self, match: str) -> bool:
         """"12 Oak Street", not "3 WAY FOLEY IN PLACE" or "2200 PER DR" in a note in capitals."""
@@ -119,6 +142,22 @@ class ClinicalLocationRecognizer(EntityRecognizer):
             if w in RESIDENCE and i + 2 < n and low[i + 1] in ("in", "to", "near", "at") \
                     and self._proper(low[i + 2]) and not lex.is_common(low[i + 2]):
                 out.append((toks[i + 2][0], toks[i + 2][1], "residence"))
+            # "transferred to X": X and the proper words right after it
+            if w in MOVE and i + 2 < n and low[i + 1] in MOVE_PREP and text[toks[i + 2][0] - 1] in " \t\n(\"'" \
+                    and self._moved_to(low[i + 2], toks[i + 2][2], mixed_case):
+                j = i + 2
+                while j + 1 < n and j - i < 4 and _GLUE.fullmatch(text[toks[j][1]:toks[j + 1][0]]) \
+                        and self._moved_to(low[j + 1], toks[j + 1][2], mixed_case):
+                    j += 1
+                out.append((toks[i + 2][0], toks[j][1], "moved"))
+            # "U Maryland", "University of Iowa": a university named after a place
+            if w in UNIVERSITY and i + 1 < n and text[toks[i][1]:toks[i + 1][0]] in (" ", " of ") \
+                    and not text[max(0, toks[i][0] - 1):toks[i][0]].strip():
+                k = i + 2 if low[i + 1] == "of" and i + 2 < n else i + 1
+                words = [low[k]] + ([low[k] + " " + low[k + 1]] if k + 1 < n else [])
+                if any(p in lex.places or p in _STATES for p in words) and toks[k][2][0].isupper():
+                    end = toks[k + 1][1] if len(words) > 1 and words[1] in lex.places | _STATES else toks[k][1]
+                    out.append((toks[i][0], end, "university"))
             # gazetteer: one, two or three words
             for k in (3, 2, 1):
                 if i + k > n:

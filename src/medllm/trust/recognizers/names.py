@@ -40,7 +40,11 @@ mother father mom dad mum friend friends fiance fiancee boyfriend girlfriend par
 proxy hcp guardian inlaw law stepson stepdaughter social
 """.split())
 # Words after a name
-ROLE_AFTER = frozenset("rn md np cnm lpn rrt crna phd".split())
+ROLE_AFTER = frozenset("rn md np cnm lpn rrt crna phd licsw lcsw msw pharmd rph crnp".split())
+# Words after a name that say someone was told: "Smith aware", "KOWALCZYK NOTIFIED"
+INFORMED = frozenset("aware notified paged informed updated".split())
+# Words before a name in charting: "seen by Okafor", "per Lindqvist"
+AGENT_BEFORE = frozenset("by per".split())
 _CUES = TITLES | ROLE_BEFORE | RELATIVE | ROLE_AFTER
 _TITLE_GAP = re.compile(r"\.[ \t]{0,2}|[ \t]{1,2}")
 _CONTEXT_GAP = re.compile(r"[ \t]{0,2}[,:-]?[ \t]{0,2}")
@@ -53,7 +57,7 @@ _JOIN_GAP = re.compile(r"\.?[ \t]{1,2}|-")
 _SIGNATURE = re.compile(
     r"(?:^|(?<=[.!?;]))[ \t]{0,4}(?P<who>(?:[A-Za-z]\.[ \t]?)?[A-Za-z][A-Za-z'-]{1,30}"
     r"(?:[ \t][A-Za-z][A-Za-z'-]{1,30})?),?[ \t]{1,3}"
-    r"(?:RN|R\.N|RRT|MD|M\.D|NP|CNM|LPN|CRNA|PHD|LICSW)\.?[ \t]*$",
+    r"(?:RN|R\.N|RRT|MD|M\.D|NP|CNM|LPN|CRNA|PHD|LICSW|LCSW|MSW|PHARMD|RPH|CRNP)\.?[ \t]*$",
     re.IGNORECASE | re.MULTILINE)
 
 
@@ -63,7 +67,8 @@ def _index_at(toks: list[tuple[int, int, str]], start: int) -> int | None:
 
 
 _SCORES = {"site_name": 0.85, "unambiguous": 0.7, "capitalised": 0.6, "title": 0.9, "role": 0.8,
-           "relative": 0.8, "propagated": 0.75, "joined": 0.7, "initial": 0.7}
+           "relative": 0.8, "propagated": 0.75, "joined": 0.7, "initial": 0.7, "listed": 0.7}
+_LIST_GAP = re.compile(r"[ \t]{0,2}[,&/+][ \t]{0,2}")
 
 
 class ClinicalNameRecognizer(EntityRecognizer):
@@ -185,6 +190,20 @@ class ClinicalNameRecognizer(EntityRecognizer):
             if low[i + 1] in ROLE_AFTER and _CONTEXT_GAP.fullmatch(gap(i)) and self._candidate(low[i]) \
                     and ((mixed_case and toks[i][2][0].isupper()) or not lex.is_common(low[i])):
                 rule.setdefault(i, "role")
+            # "Okafor aware", "KOWALCZYK NOTIFIED": someone told; not "team aware", "MICU aware"
+            if low[i + 1] in INFORMED and gap(i) in (" ", "  ") and len(low[i]) >= 3 \
+                    and self._candidate(low[i], mixed_case and toks[i][2][0].isupper()) \
+                    and not lex.is_common(low[i]) and low[i] not in lex.medical_words \
+                    and (not mixed_case or toks[i][2][0].isupper()):
+                rule.setdefault(i, "role")
+            # "seen by Okafor", "per Lindqvist" in a mixed-case note: not "by mouth", "per
+            # protocol", "by EGD", "by Fick" (eponyms, acronyms and capitals say nothing there)
+            nxt = toks[i + 1][2]
+            if mixed_case and low[i] in AGENT_BEFORE and gap(i) in (" ", "  ") and len(nxt) >= 3 \
+                    and _TITLECASE.fullmatch(nxt) and self._candidate(low[i + 1], True) \
+                    and not lex.is_common(low[i + 1]) and not lex.is_clinical(low[i + 1]) \
+                    and not lex.near_common(low[i + 1]):
+                rule.setdefault(i + 1, "role")
         # a name once is a name throughout the note (not from the weakest rule)
         found = {low[i] for i, r in rule.items() if r != "capitalised" and len(low[i]) >= 3
                  and self._candidate(low[i])}
@@ -192,6 +211,25 @@ class ClinicalNameRecognizer(EntityRecognizer):
             if i not in rule and w in found and (
                     not self.lex.is_common(w) or (mixed_case and toks[i][2][0].isupper())):
                 rule[i] = "propagated"  # but not "small" in "small amount" after "Dr Small"
+        # names in lists: "Drs Okafor and Lindqvist", "sons Tomas, Rafe & Ilan"
+        changed = True
+        while changed:
+            changed = False
+            for i in sorted(rule):
+                if rule[i] == "capitalised":
+                    continue
+                if i + 1 < n and _LIST_GAP.fullmatch(gap(i)):
+                    j = i + 1
+                elif i + 2 < n and low[i + 1] in ("and", "or") and gap(i) in (" ", ", ") and gap(i + 1) == " ":
+                    j = i + 2
+                else:
+                    continue
+                w, t = low[j], toks[j][2]
+                if j in rule or len(w) < 2 or not self._candidate(w, mixed_case and t[0].isupper()):
+                    continue
+                if (mixed_case and t[0].isupper()) or (not mixed_case and (w in lex.common_names or not lex.is_common(w))):
+                    rule[j] = "listed"
+                    changed = True
         # join initials and list names next to a name ("Joyce Jacobson", "ROBERT V. DEGIORGIO")
         changed = True
         while changed:
