@@ -78,3 +78,21 @@ def test_deidentify_a_note(page):
     assert page.locator("#deid-marked mark").count() >= 3
     assert "NAME" in page.locator("#deid-counts").inner_text()
     page.click("nav button[data-tab=chat]")
+
+
+def test_triage_shows_the_level_and_why(page):
+    page.click("nav button[data-tab=triage]")
+    page.fill("#triage-input", "She says her face is drooping on one side and her speech is slurred")
+    page.click("#triage-run")
+    page.wait_for_selector("#triage-result .level")
+    assert "emergency" in page.locator("#triage-result .level").inner_text().lower()
+    assert page.locator("#triage-result .reason").inner_text().strip()  # the decision's reason is shown
+    page.click("nav button[data-tab=chat]")
+
+
+def test_the_key_stays_in_this_tab_only_and_can_be_forgotten(page, served):
+    assert page.evaluate("sessionStorage.getItem('medllm-key')") == served.key
+    assert page.evaluate("localStorage.getItem('medllm-key')") is None
+    page.click("#forget-key")
+    assert page.evaluate("sessionStorage.getItem('medllm-key')") is None
+    assert page.input_value("#key") == ""

@@ -17,7 +17,7 @@ from schemathesis import GenerationMode
 
 from medllm.serve.app import ServeConfig
 
-EXAMPLES = 4  # per operation and generation mode
+EXAMPLES = 3  # per operation and generation mode
 
 
 def test_the_schema_holds_under_schemathesis_default_checks(served, serve_app):
