@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 # Assembled models are shared by every MEDLLM_HOME on this machine (built once).
 export MEDLLM_MODELS_DIR ?= $(HOME)/.medllm/models
 
-SAMPLE_QUESTION ?= A child has fever, a maculopapular rash and joint pain. Which diseases should be considered?
+SAMPLE_QUESTION ?= How is heparin given and monitored, and how does that differ from warfarin?
 
 .PHONY: install install-demo demo test test-slow deid-model triage-weights triage-probe ner-model clean
 
@@ -37,7 +37,8 @@ install-demo: $(VENV)/.installed-demo
 
 demo: install-demo
 	$(MEDLLM) models prepare qwen2.5-coder-1.5b-instruct
-	@# The default knowledge base (HPO, ICD-10-CM, drugs; BM25) is built once, ~1-3 minutes.
+	@# The clinical knowledge base shipped in the package (4 OpenStax books + MedQuAD: BM25, and
+	@# MiniLM vectors for the books) is built once; its build time is printed (README: measured).
 	test -f $${MEDLLM_HOME:-$$HOME/.medllm}/indexes/default/manifest.json || $(MEDLLM) kb build-default
 	$(MEDLLM) ask "$(SAMPLE_QUESTION)"
 

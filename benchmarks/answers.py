@@ -18,6 +18,13 @@ Sets (all dev data from ../shared/data, sliced in file order; --n items each):
   dangerous answers (a question whose verdict is avoid answered with neither an avoid nor a
   caution verdict) counted apart.
 
+--judge-kqa: the entailment judges' agreement on pairs nobody on the team wrote: positives are each
+K-QA dev question's must-have statements against its own physician answer (the statements were
+written from that answer); negatives are the same statements against the physician answer of
+another question (the next question in file order with a different ICD-10 chapter letter), so
+a negative is topically unrelated, an easy negative: the figure bounds the false-support rate
+from above only for off-topic text, not for near-miss claims.
+
 Tokens and wall time per item are written with each result (--out JSONL; a rerun resumes).
 
     nice -n 10 python benchmarks/answers.py --model llamacpp:qwen2.5-coder-0.5b-instruct --n 40 \\
@@ -59,6 +66,31 @@ def medsafety_items(n: int) -> list[dict]:
     return rows[:n]
 
 
+def judge_kqa() -> None:
+    from medllm.knowledge.retrievers import Embedder
+    from medllm.trust.grounding import EmbeddingJudge
+
+    rows = [json.loads(x) for x in (DATA / "kqa" / "kqa_dev.jsonl").read_text().splitlines() if x.strip()]
+    judge = EmbeddingJudge(Embedder())
+    pos = neg = n_pos = n_neg = 0
+    t = time.perf_counter()
+    for i, r in enumerate(rows):
+        must = [m for m in r["Must_have"] if m.strip()]
+        if not must:
+            continue
+        chap = (r.get("ICD_10_diag") or " ")[:1]
+        other = next((rows[(i + j) % len(rows)] for j in range(1, len(rows))
+                      if (rows[(i + j) % len(rows)].get("ICD_10_diag") or " ")[:1] != chap), rows[(i + 1) % len(rows)])
+        pos += sum(j.verdict == "entailed" for j in judge.judge(r["Free_form_answer"], must))
+        neg += sum(j.verdict == "entailed" for j in judge.judge(other["Free_form_answer"], must))
+        n_pos += len(must)
+        n_neg += len(must)
+    print(f"judge {judge.name} on K-QA dev ({len(rows)} questions, {time.perf_counter() - t:.0f} s)")
+    print(f"  positives entailed {pos}/{n_pos} = {pos / n_pos:.3f} (recall); "
+          f"negatives entailed {neg}/{n_neg} = {neg / n_neg:.3f} (false support)")
+    print(f"  balanced agreement {(pos / n_pos + 1 - neg / n_neg) / 2:.3f}")
+
+
 def solver_for(mode: str, mcq: bool):
     from medllm.reasoning.compose import compose
 
@@ -79,7 +111,11 @@ def main() -> None:
     ap.add_argument("--ontology-index", default=None)
     ap.add_argument("--graph", action="store_true", help="expand evidence queries with the knowledge graph")
     ap.add_argument("--out", default="build/answers.jsonl")
+    ap.add_argument("--judge-kqa", action="store_true", help="entailment judge agreement on K-QA pairs, then stop")
     args = ap.parse_args()
+    if args.judge_kqa:
+        judge_kqa()
+        return
 
     from medllm.config import load_settings
     from medllm.eval.datasets import load_dataset

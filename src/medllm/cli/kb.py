@@ -69,9 +69,10 @@ def build(
 def build_default(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Index folder (default $MEDLLM_HOME/indexes/default, or indexes/ontology with --ontology)."),
     ontology: bool = typer.Option(False, "--ontology", help="Build the ontology index (HPO, ICD-10-CM, drug names: one passage per concept) instead of the clinical text index."),
-    dense: Optional[str] = typer.Option(None, help="Clinical index: core (default: all but MedQuAD's rare-disease genetics pages, which BM25 finds), all or none. Ontology index: none (default, BM25 only, ~3 min), hpo (19,903 HPO term names, for the linker's dense fallback) or all (~150k, hours on CPU)."),
+    dense: Optional[str] = typer.Option(None, help="Clinical index: books (default: vectors for the 13,931 OpenStax passages; MedQuAD by BM25, reranked on the fly), core (also MedQuAD's general NIH sites), all or none. Ontology index: none (default, BM25 only, ~3 min), hpo (19,903 HPO term names, for the linker's dense fallback) or all (~150k, hours on CPU)."),
     faiss_kind: str = typer.Option("flat", "--faiss", help="flat or hnsw"),
     limit: Optional[int] = typer.Option(None, help="Clinical index: only the first N documents (quick trials)."),
+    embed_tokens: int = typer.Option(64, help="Clinical index: word pieces of each passage that are embedded (fewer is faster)."),
 ) -> None:
     """Build the default knowledge base: the clinical text shipped with medllm (four OpenStax
     textbooks and MedQuAD, CC BY 4.0; section-aware, titled passages with BM25 and MiniLM vectors),
@@ -91,7 +92,8 @@ def build_default(
     else:
         out = out or _default_dir()
         with bar:
-            m = build_clinical_kb(out, dense=dense or "core", faiss_kind=faiss_kind, limit=limit, progress=update)
+            m = build_clinical_kb(out, dense=dense or "books", faiss_kind=faiss_kind, limit=limit, progress=update,
+                                  embed_tokens=embed_tokens)
     _summary(m, out)
     console.print(f"total {time.perf_counter() - t0:.1f} s")
 

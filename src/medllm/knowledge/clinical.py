@@ -87,6 +87,7 @@ class ClinicalRetriever:
         self.store = index.store
         self.manifest = index.manifest
         self.last: Expansion | None = None
+        self._fly: dict[int, np.ndarray] = {}
         rows = np.asarray(index.dense.rows)
         self._rows = rows
         self._sorted = bool(np.all(rows[1:] >= rows[:-1])) if len(rows) > 1 else True
@@ -127,10 +128,16 @@ class ClinicalRetriever:
         for row, _ in fused:
             if row not in cos and (v := self._vector(row)) is not None:
                 cos[row] = float(v @ qv[0])
-        missing = [row for row, _ in fused if row not in cos]
-        if missing:  # passages the index holds without a vector (BM25 only): embedded now, few of them
-            vecs = self.embedder.encode([index_text(p) for p in self.store.get(missing)])
-            cos.update({row: float(v @ qv[0]) for row, v in zip(missing, vecs, strict=True)})
+        missing = [row for row, _ in fused if row not in cos and row not in self._fly]
+        if missing:  # passages the index holds without a vector (BM25 only): embedded now, their
+            # first ~400 characters (the title and opening), and kept for later queries
+            vecs = self.embedder.encode([index_text(p)[:400] for p in self.store.get(missing)])
+            if len(self._fly) > 50_000:
+                self._fly.clear()
+            self._fly.update(zip(missing, vecs, strict=True))
+        for row, _ in fused:
+            if row not in cos:
+                cos[row] = float(self._fly[row] @ qv[0])
         scored = []
         for row, _ in fused:
             c = cos[row]
