@@ -45,24 +45,22 @@ class Settings:
     concurrency: int = 4  # in-flight requests to a remote backend
     # The privacy gate: "auto" = on for remote (openai:) backends, off for in-process ones.
     privacy_gate: str = "auto"
-    # Safety triage (medllm.trust.triage): classifier probabilities below `low` mean no, at or
-    # above `high` yes; in between the judge model decides ("off": no judge, the `*_no_judge`
-    # cut-offs decide). Chosen for recall on cross-fitted scores (encoder tuned without the
-    # scored half) by `python -m medllm.trust.triage_train`; benchmarks/safety.py measures them
-    # on folds not tuned on.
-    # The judge: "probe" (default; heads over the packaged 0.5B's hidden states, ~0.5 s a judged
-    # message; measured on folds not trained on: false alarms on XSTest 0.108 -> 0.004,
-    # Do-Not-Answer 0.126 -> 0.080, written vignettes 0.375 -> 0.338, red flags 0.967 -> 0.950),
-    # a llamacpp: model spec for the few-shot yes/no judge (the 1.5B did not help: false alarms
-    # 0.400 vs 0.388, ~12-22 s a message), or "off".
-    triage_judge: str = "probe"
-    triage_emergency_low: float = 0.115
-    triage_emergency_high: float = 0.683
-    triage_refuse_low: float = 0.279
-    triage_refuse_high: float = 0.951
+    # Safety triage (medllm.trust.triage): emergencies from present findings and the red-flag
+    # table; the classifier's p(emergency) raises a present concerning finding to urgent from
+    # `emergency_no_judge` and to emergency from `emergency_high` (judge, when set, between `low`
+    # and `high`); p(harmful) refuses alone from `refuse_high`, and its band from
+    # `refuse_no_judge` gets a safe completion. Chosen on cross-fitted scores by
+    # `make triage-weights`; benchmarks/safety.py measures them on folds not fitted on.
+    # The judge ("probe", a llamacpp: model spec, or "off") is off by default: the findings gate
+    # does what it did, and it is not measured in this design.
+    triage_judge: str = "off"
+    triage_emergency_low: float = 0.089
+    triage_emergency_high: float = 0.753
+    triage_refuse_low: float = 0.277
+    triage_refuse_high: float = 0.928
     triage_judge_yes: float = 0.5
-    triage_emergency_no_judge: float = 0.213
-    triage_refuse_no_judge: float = 0.411
+    triage_emergency_no_judge: float = 0.409
+    triage_refuse_no_judge: float = 0.434
     triage_urgent_min: float = 0.5  # an emergency is called 'urgent' (same day) from this p(urgent)
 
     @property

@@ -85,11 +85,14 @@ def test_probe_separates_an_emergency_from_a_question(probe):
     assert probe.p_refuse("What is the normal resting heart rate for adults?") < 0.5
 
 
-def test_triager_asks_the_probe_only_in_the_band(probe):
-    t = Triager(judge=probe)
+def test_triager_asks_the_probe_only_on_a_concerning_finding_in_the_band(probe):
+    from medllm.trust.triage import Thresholds
+
+    t = Triager(judge=probe, thresholds=Thresholds(0.0, 1.1, 1.1, 1.1))  # everything in the band
     before = probe.calls
     sure = t.decide("How many bones are in the adult human hand?")
-    assert sure.stage == "classifier" and probe.calls == before
-    # the MiniLM classifier is unsure about this one (p in the band), the probe decides
-    d = t.decide("my jaw aches and I'm clammy after carrying the groceries")
-    assert d.stage == "judge" and "judge_emergency" in d.detail and d.level != "routine"
+    assert sure.stage == "classifier" and probe.calls == before  # no finding: never asked
+    d = t.decide("my 5 week old baby is floppy and won't take her bottle since this morning")
+    assert d.level != "routine"
+    d2 = t.decide("my left leg went numb and heavy when I stood up")
+    assert d2.stage == "judge" and "judge_emergency" in d2.detail and probe.calls == before + 1

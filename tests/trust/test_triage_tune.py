@@ -1,45 +1,21 @@
-"""The tuned triage encoder on the real packaged MiniLM: what ships is small and only the top
-layers differ from the base; the training path (cached layer inputs through the top layers) and
-the run-time path (the whole model) give the same vectors; a few steps of fine-tuning move the
-two training labels apart. Messages here are written for the tests (not figures)."""
+"""Triage on the real packaged MiniLM and shipped heads: asking about a term or a mild complaint
+stays routine, having it now is an emergency; and the encoder-tuning option (`triage_tune`, not
+shipped: the heads ship over the frozen MiniLM) moves two training labels apart. Messages here are
+written for the tests (not figures)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from medllm.trust.triage import Triager, default_encoder
-from medllm.trust.triage_tune import (
-    ENCODER_PATH, TuneOptions, TunedEncoder, base_model, embed_from_inputs, finetune, layer_inputs,
-    load_state, top_state,
-)
+from medllm.trust.triage import Triager
+from medllm.trust.triage_tune import TuneOptions, base_model, embed_from_inputs, finetune, layer_inputs, top_state
 
 TEXTS = [
     "How long should I boil an egg for? I have a mild headache today, nothing new.",
     "My chest has been crushing for forty minutes, my left arm is numb and I'm soaked in sweat.",
     "What is the normal range for TSH?",
 ]
-
-
-def test_shipped_encoder_is_small_and_tunes_only_the_top_layers():
-    assert ENCODER_PATH.stat().st_size < 10 * 1024 * 1024
-    state, layers = load_state()
-    assert 1 <= layers <= 2
-    base = base_model()[0].auto_model.encoder.layer
-    changed = {int(k.split(".")[0]) for k, v in state.items()
-               if not np.allclose(v.astype(np.float32),
-                                  base[len(base) - layers + int(k.split(".")[0])].state_dict()[k.split(".", 1)[1]].numpy(),
-                                  atol=1e-3)}
-    assert changed == set(range(layers))  # every shipped layer was trained
-    assert isinstance(default_encoder(), TunedEncoder)
-
-
-def test_training_path_and_run_time_path_agree():
-    state, layers = load_state()
-    X_train_path = embed_from_inputs(layer_inputs(TEXTS, layers), state, layers)
-    X_run = default_encoder().encode(TEXTS)
-    assert np.abs(X_train_path - X_run).max() < 5e-3
-    assert np.allclose(np.linalg.norm(X_run, axis=1), 1.0, atol=1e-4)
 
 
 def test_finetuning_moves_the_labels_apart():
@@ -60,15 +36,9 @@ def triager() -> Triager:
     return Triager(judge=None)
 
 
-MILD_MISS = pytest.mark.xfail(reason="known miss: a first-person mild symptom still scores as an "
-                                     "emergency (the dev data hold few such benign messages)")
-
-
 @pytest.mark.parametrize("text", [
-    pytest.param("How long should I boil an egg for a soft yolk? I have a mild headache today, "
-                 "nothing unusual.", marks=MILD_MISS),
-    pytest.param("I've had a slightly runny nose for two days but feel fine otherwise. Is zinc "
-                 "worth taking?", marks=MILD_MISS),
+    "How long should I boil an egg for a soft yolk? I have a mild headache today, nothing unusual.",
+    "I've had a slightly runny nose for two days but feel fine otherwise. Is zinc worth taking?",
     "My knee has ached on and off for a year when I run. Any stretches?",
     "What does it mean when a stroke patient has aphasia?",
 ])

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
 def triage_command(
     target: str = typer.Argument(..., help="the message in quotes, or a .jsonl file with lines {\"id\", \"text\"}"),
     out: Path = typer.Option(None, "--out", "-o", help="with a .jsonl file: folder for decisions.jsonl (resumes if present)"),
-    judge: str = typer.Option(None, "--judge", help="the uncertain band's judge: 'probe' (heads over the 0.5B's hidden states), a llamacpp: model spec (few-shot), or 'off'; default: the triage_judge setting"),
+    judge: str = typer.Option(None, "--judge", help="judge for a concerning finding in the classifier's uncertain band: 'probe' (heads over the 0.5B's hidden states), a llamacpp: model spec (few-shot), or 'off'; default: the triage_judge setting (off)"),
     as_json: bool = typer.Option(False, "--json", help="print the full decision as JSON (single message)"),
 ) -> None:
     """Triage a message: level (emergency / urgent / routine), refuse or not, category, reason and
@@ -53,12 +53,18 @@ def triage_command(
         return
     colour = {"emergency": "bold red", "urgent": "yellow", "routine": "green"}[d.level]
     console.print(f"level   [{colour}]{d.level}[/]")
-    console.print(f"refuse  {'[bold red]yes[/] (' + str(d.category) + ')' if d.refuse else 'no'}")
+    console.print(f"refuse  {'[bold red]yes[/] (' + str(d.category) + ')' if d.refuse else 'no'}"
+                  + ("  · safe completion (general safety information only)" if d.safe_completion else ""))
     console.print(f"reason  {d.reason}", highlight=False, markup=False)
+    if d.rule:
+        console.print(f"rule    {d.rule}: {d.detail.get('rule_source', '')}", highlight=False, markup=False)
+    if d.findings:
+        console.print("finding " + "; ".join(f"{f.text} ({f.concept}, {f.assertion})" for f in d.findings),
+                      highlight=False, markup=False)
     if d.advice:
         console.print(f"advice  {d.advice}", highlight=False, markup=False)
-    console.print(f"[dim]p(emergency) {d.p_emergency:.2f} · p(harmful) {d.p_harmful:.2f} · decided by "
-                  f"{d.stage} · {d.seconds * 1000:.0f} ms[/]")
+    console.print(f"[dim]intent {d.intent} · p(emergency) {d.p_emergency:.2f} · p(harmful) {d.p_harmful:.2f} · "
+                  f"decided by {d.stage} · {d.seconds * 1000:.0f} ms[/]")
 
 
 def _batch(path: Path, out: Path, spec: str | None) -> None:

@@ -1,23 +1,29 @@
 """Triage of every input message: how urgent (emergency now / urgent same day / routine), whether
-to refuse it (and why), and the advice to lead with.
+to refuse it (and why), whether to answer with a safe completion, and the advice to lead with.
 
-Three stages, cheapest first:
+Emergency comes from what the person has now, refusal from what they want:
 
-1. **Classifier** (always): logistic-regression heads over the message's all-MiniLM-L6-v2
-   sentence embedding, with MiniLM's top layer fine-tuned for triage (`medllm.trust.triage_tune`:
-   frozen embeddings could not tell "asks about" or "mildly has" from "is having it now"),
-   trained by `medllm.trust.triage_train` and shipped as `triage_encoder.npz` (the tuned layer,
-   fp16) and `triage_weights.npz` beside this module. It scores meaning, not phrasings.
-2. **Judge** (only in the emergency head's uncertain band, between two thresholds): by default
-   the probe judge (`medllm.trust.triage_probe`: heads over the packaged 0.5B model's hidden
-   states, ~0.5 s a message), or a local instruct model asked a few-shot yes/no question
-   (`medllm.trust.triage_judge`). Refusals in their band are left to the classifier's cut-off:
-   judging them traded harmful refusals for benign ones (benchmarks/safety.py --judge-refusals).
-3. **Rules** (`medllm.trust.safety`'s high-precision patterns): overrides only; a rule that fires
-   can raise a decision, never lower one.
+1. **Findings** (`medllm.trust.triage_findings`): the message's findings with their assertion
+   (present, negated, historical, hypothetical, or only asked about), severity and onset words,
+   the person's age and pregnancy, matched against the reviewed red-flag table
+   (`assets/triage/red_flags.toml`, every row citing public guidance). A row that fires sets the
+   level and names itself as the decision's `rule`.
+2. **Classifier** (always): logistic-regression heads over the packaged all-MiniLM-L6-v2
+   sentence embedding (`triage_weights.npz`, `make triage-weights`). It adds evidence only where
+   a present *concerning* finding is (a message about a term, a past event or a mild complaint is
+   never raised by it): urgent from the recall cut-off, emergency from the high one.
+3. **Intent** (`medllm.trust.triage_intent`): explicit harm cues refuse (harm to someone,
+   illegitimate drug or record access, falsification, covert administration, self-harm methods,
+   dangerous self-treatment); the classifier's p(harmful) refuses alone only above its high
+   cut-off and never against a protective frame (dosing, storage, first aid, one's own records,
+   quitting); in between, the answer is a **safe completion**: general safety information and
+   where to get help, never a method, and not a refusal.
+4. **Judge** (optional, `triage_judge` setting; off by default): the probe or a local model,
+   asked only when a concerning finding is present and p(emergency) is in the uncertain band.
 
-Thresholds live in settings (`medllm.config.Settings.triage_*`). A decision never quotes the input,
-so it is safe to log.
+Thresholds live in settings (`medllm.config.Settings.triage_*`). Decisions are deterministic for
+the same input and settings. `reason` and `advice` never quote the input; `findings` hold the
+matched symptom words, for the person and the page, not for logs.
 """
 
 from __future__ import annotations
@@ -32,12 +38,15 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from medllm.trust.triage_findings import Assessment, Row, Table, assess, load_table
+from medllm.trust.triage_intent import read_intent
+
 Level = Literal["emergency", "urgent", "routine"]
 Category = Literal[
     "harm_to_others", "self_harm_method", "illicit_drugs", "falsified_records",
     "dangerous_self_treatment", "medical_ethics",
 ]
-Stage = Literal["classifier", "judge", "rule"]
+Stage = Literal["classifier", "judge", "rule", "intent"]
 
 CATEGORIES: tuple[str, ...] = (
     "harm_to_others", "self_harm_method", "illicit_drugs", "falsified_records",
@@ -62,6 +71,15 @@ URGENT_ADVICE_SAME_DAY = (
     "This needs a clinician today: call your doctor, an urgent-care service or a nurse line now, "
     "and call your local emergency number if it gets worse."
 )
+SAFE_COMPLETION = (
+    "I can give general safety information here, but not instructions that could cause harm. "
+    "For advice about your own situation, a pharmacist, your doctor or a nurse line can help; "
+    "if anyone is in danger now, call your local emergency number."
+)
+SAFETY_NET = (
+    "Seek care sooner if it gets worse, new symptoms appear (such as a high fever, trouble "
+    "breathing, severe pain, confusion or a rash that does not fade), or you are worried."
+)
 CRISIS_ADVICE = (
     "If you are thinking about ending your life or harming yourself, please get help now: call "
     "or text 988 (US Suicide & Crisis Lifeline), call your local emergency number, or go to the "
@@ -70,8 +88,20 @@ CRISIS_ADVICE = (
 
 
 @dataclass(frozen=True)
+class FindingRecord:
+    """A finding as the decision reports it: the matched words, the table concept, its assertion."""
+
+    text: str
+    concept: str
+    assertion: str
+
+
+@dataclass(frozen=True)
 class TriageDecision:
-    """What to do with one message. `reason` and `advice` are written by us, never the input."""
+    """What to do with one message. `reason` and `advice` are written by us, never the input.
+    `rule` names the red-flag table row behind an emergency or urgent level (None when the
+    classifier raised it on a concerning finding); `intent` is harmful / protective / none;
+    `safe_completion` answers with general safety information only (not a refusal)."""
 
     level: Level
     refuse: bool
@@ -83,12 +113,17 @@ class TriageDecision:
     stage: Stage = "classifier"
     at_risk: bool = False  # someone may be at risk of self-harm: lead with crisis resources
     seconds: float = 0.0
+    findings: tuple[FindingRecord, ...] = ()
+    rule: str | None = None
+    intent: str = "none"
+    safe_completion: bool = False
     detail: dict[str, Any] = field(default_factory=dict)
 
     def record(self, id: str) -> dict[str, Any]:
         """The `decisions.jsonl` line for this decision."""
         return {"id": id, "level": self.level, "refuse": self.refuse, "category": self.category,
-                "reason": self.reason, "advice": self.advice}
+                "safe_completion": self.safe_completion, "rule": self.rule, "intent": self.intent,
+                "findings": [asdict(f) for f in self.findings], "reason": self.reason, "advice": self.advice}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -214,20 +249,20 @@ def default_encoder() -> Encoder:
 
 
 class Triager:
-    """Triage messages: classifier on every message, judge on the uncertain band, rules as
-    overrides. Pass `judge=None` to run without a language model."""
+    """Triage messages: findings and the red-flag table, the classifier where a concerning finding
+    is present, intent cues for refusals. Pass `judge=None` to run without a language model;
+    `table` to use a site's own red-flag table."""
 
     def __init__(self, weights: TriageWeights | None = None, thresholds: Thresholds | None = None,
                  judge: Judge | None = None, encoder: Encoder | None = None,
-                 rules: bool = True, judge_refusals: bool = False) -> None:
+                 table: Table | None = None) -> None:
         from medllm.config import load_settings
 
         self.weights = weights or TriageWeights.load()
         self.thresholds = thresholds or Thresholds.from_settings(load_settings())
         self.judge = judge
         self.encoder = encoder or default_encoder()
-        self.rules = rules
-        self.judge_refusals = judge_refusals
+        self.table = table or load_table()
 
     def decide(self, text: str) -> TriageDecision:
         return self.decide_many([text])[0]
@@ -240,7 +275,7 @@ class Triager:
         out = []
         for i, text in enumerate(texts):
             t1 = time.perf_counter()
-            d = self._decide(text, {k: v[i] for k, v in scores.items()}, X[i])
+            d = self._decide(text, {k: v[i] for k, v in scores.items()})
             out.append(_with_seconds(d, per + time.perf_counter() - t1))
         return out
 
@@ -249,93 +284,103 @@ class Triager:
         return {
             "emergency": w.emergency.proba(X)[:, 1],
             "harmful": w.harmful.proba(X)[:, 1],
-            "urgent": w.urgent.proba(X)[:, 1],
             "category": w.category.proba(X),
         }
 
-    def _decide(self, text: str, s: dict[str, Any], x: np.ndarray) -> TriageDecision:
+    def _level(self, text: str, a: Assessment, p_em: float, detail: dict[str, Any]) -> tuple[Level, Row | None, Stage]:
+        """Emergency from the table; the classifier (or judge) only on a present finding: from its
+        recall cut-off (urgent) and high cut-off (emergency) on a concerning finding, from the high
+        cut-off (urgent) on another finding that is not called mild."""
+        th = self.thresholds
+        rows = [r for r in a.rows if r.level == "emergency" or not a.mild]  # mild: urgent rows yield
+        row = rows[0] if rows else None
+        concerning = a.concerning(self.table)
+        if row is not None:
+            # the classifier may raise an urgent row to emergency, never lower a row
+            if row.level == "urgent" and p_em >= th.emergency_high:
+                return "emergency", row, "classifier"
+            return row.level, row, "rule"
+        if concerning:
+            if p_em >= th.emergency_high:
+                return "emergency", None, "classifier"
+            if p_em >= th.emergency_low and self.judge is not None and (pj := self.judge.p_emergency(text)) is not None:
+                detail["judge_emergency"] = round(pj, 3)
+                return ("urgent" if pj >= th.judge_yes else "routine"), None, "judge"
+            if p_em >= th.emergency_no_judge:
+                return "urgent", None, "classifier"
+        elif a.present and not a.mild and p_em >= th.emergency_no_judge:
+            return "urgent", None, "classifier"
+        return "routine", None, "classifier"
+
+    def _decide(self, text: str, s: dict[str, Any]) -> TriageDecision:
         th = self.thresholds
         w = self.weights
         p_em, p_harm = float(s["emergency"]), float(s["harmful"])
         detail: dict[str, Any] = {}
-        stage: Stage = "classifier"
+        a = assess(text, self.table)
+        intent = read_intent(text)
+        level, row, stage = self._level(text, a, p_em, detail)
 
-        # rules first: a high-precision pattern that fires decides yes (and spares the judge)
-        red_rules: list[Any] = []
-        harm_rules: list[Any] = []
-        if self.rules:
-            from medllm.trust.safety import rule_hits
+        # refusal from intent: a harm cue refuses; the classifier alone only above its high
+        # cut-off and never against a protective frame; its band gets a safe completion
+        head_category = w.category.classes[int(np.argmax(s["category"]))]
+        refuse, safe, category = False, False, None
+        near_harm = p_harm >= th.refuse_high or (p_harm >= th.refuse_no_judge and intent.instrumental)
+        if intent.harmful:
+            refuse, category, stage = True, intent.category, "intent"
+        elif near_harm and intent.kind != "protective" and level != "emergency":
+            refuse, category = True, head_category
+        elif p_harm >= th.refuse_no_judge and level == "routine":
+            # close to requests that seek harm, but a safety question or not a request to act:
+            # general safety information, never a method
+            safe = True
+            detail["safe_completion_reason"] = "close to requests that seek harm, without a request to act on it"
 
-            red_rules, harm_rules = rule_hits(text)
-            detail["rules"] = [r.name for r in (*red_rules, *harm_rules)]
-
-        # emergency: classifier, then the judge in the band
-        if p_em >= th.emergency_high:
-            emergency = True
-        elif red_rules:
-            emergency, stage = True, "rule"
-        elif p_em < th.emergency_low:
-            emergency = False
-        elif self.judge is not None and (pj := self.judge.p_emergency(text)) is not None:
-            detail["judge_emergency"] = round(pj, 3)
-            emergency, stage = pj >= th.judge_yes, "judge"
-        else:
-            emergency = p_em >= th.emergency_no_judge
-
-        # refusal: the classifier's cut-off decides the band (measured: the small judge's
-        # refusal answers sat near 0.5 whatever the message, so it is not asked); an uncertain
-        # refusal never silences a message that surely describes an emergency
-        if p_harm >= th.refuse_high:
-            refuse = True
-        elif harm_rules:
-            refuse, stage = True, "rule"
-        elif p_harm < th.refuse_low or p_em >= th.emergency_high or red_rules:
-            refuse = False
-        elif self.judge_refusals and self.judge is not None and (pj := self.judge.p_refuse(text)) is not None:
-            detail["judge_refuse"] = round(pj, 3)
-            refuse, stage = pj >= th.judge_yes, "judge"
-        else:
-            refuse = p_harm >= th.refuse_no_judge
-
-        category = harm_rules[0].category if harm_rules else w.category.classes[int(np.argmax(s["category"]))]
-        resembles = ""
-        if len(w.centroids):
-            resembles = w.centroid_names[int(np.argmax(w.centroids @ x))]
-        # someone may be at risk: a self-harm request, a suicidal-intent rule, or an emergency
-        # most like the suicide-risk messages seen in training
-        at_risk = ((refuse and category == "self_harm_method") or (emergency and resembles == "suicide_risk")
-                   or any(r.name == "suicidal_intent" for r in red_rules))
-        rule_reason = red_rules[0].reason if red_rules else ""
-
-        level: Level = "routine"
-        if emergency:
-            # 'urgent' (same day) only when sure: calling an emergency 'urgent' is the costly
-            # mistake; a rule names an emergency
-            same_day = float(s["urgent"]) >= th.urgent_min and not red_rules
-            level = "urgent" if same_day and not at_risk else "emergency"
-        if emergency and resembles:
-            detail["resembles"] = resembles
-
+        present = a.present_concepts()
+        at_risk = ("suicidal" in present or (refuse and category == "self_harm_method")
+                   or (safe and head_category == "self_harm_method"))
         reasons: list[str] = []
         advice: list[str] = []
         if at_risk:
             advice.append(CRISIS_ADVICE)
-        if emergency:
-            # the nearest training emergency stays in `detail`: as a reason it would misname
-            # too often to show a patient
-            why = rule_reason or "symptoms that may need care now"
+        if level != "routine":
+            why = row.why if row is not None else (
+                "findings present now (" + ", ".join(sorted({f.concept.replace('_', ' ') for f in a.concerning(self.table)}))
+                + ") that resemble emergencies")
             detail["emergency_reason"] = why
+            if row is not None:
+                detail["rule_source"] = row.source
             reasons.append(why)
             advice.append(EMERGENCY_ADVICE if level == "emergency" else URGENT_ADVICE_SAME_DAY)
+        elif a.present and not refuse:
+            detail["safety_net"] = SAFETY_NET  # goes into the answer as text, not as a banner
         if refuse:
-            detail["refusal_reason"] = CATEGORY_REASONS[category]
-            reasons.append(f"refused because {CATEGORY_REASONS[category]}")
+            stage = stage if stage == "intent" else "classifier"
+            cat = category or head_category
+            detail["refusal_reason"] = CATEGORY_REASONS[cat]
+            reasons.append(f"refused because {CATEGORY_REASONS[cat]}")
+            category = cat
+        if safe:
+            reasons.append("answered with general safety information only")
+        findings = tuple(FindingRecord(f.text, f.concept, f.assertion) for f in a.findings)
         return TriageDecision(
             level=level, refuse=refuse, category=category if refuse else None,  # type: ignore[arg-type]
-            reason="; ".join(reasons) or "no emergency signs and nothing to refuse",
+            reason="; ".join(reasons) or _routine_reason(a),
             advice=" ".join(advice), p_emergency=round(p_em, 4), p_harmful=round(p_harm, 4),
-            stage=stage, at_risk=at_risk, detail=detail,
+            stage=stage, at_risk=at_risk, findings=findings, rule=row.id if row is not None else None,
+            intent=intent.kind, safe_completion=safe, detail=detail,
         )
+
+
+def _routine_reason(a: Assessment) -> str:
+    if not a.findings:
+        return "no findings that need care now, and nothing to refuse"
+    kinds = sorted({f.assertion for f in a.findings if not f.present})
+    if a.mild and a.present:
+        return "the findings described are mild, with no red flag"
+    if kinds and not a.concerning(load_table()):
+        return "findings only " + ", ".join(kinds) + ", none present now"
+    return "no red flag among the findings, and nothing to refuse"
 
 
 def _with_seconds(d: TriageDecision, seconds: float) -> TriageDecision:

@@ -1,0 +1,356 @@
+"""What the person has now: findings, their assertion and modifiers, age and pregnancy, and the
+red-flag table rows they meet.
+
+Emergency triage stands on present findings, not on topic words. A finding is one of the red-flag
+table's concepts (`assets/triage/red_flags.toml`) found in the message, with an assertion:
+
+- ``present``: the person described has it now (the writer or someone they describe);
+- ``negated`` ("no chest pain"), ``hypothetical`` ("what should I do if he has a seizure"),
+  ``historical`` ("a stroke two years ago") — from ConText (`medllm.tasks.ie.context`) for
+  negation and hypotheticals, and this module's recency-aware past-time cues (ConText's "ago" would
+  make "started an hour ago" historical);
+- ``asked``: named in a question about the term with no one described ("What is sepsis?").
+
+`assess(text)` returns an `Assessment`: the findings, the person's age and pregnancy, the mildness
+of the message, and the table rows that fire. Deterministic: regular expressions over the text.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from medllm.tasks.ie.context import Assertion as ContextAssertion
+from medllm.tasks.ie.context import ConText, split_sentences
+
+TABLE_PATH = Path(__file__).resolve().parents[1] / "assets" / "triage" / "red_flags.toml"
+
+Assertion = Literal["present", "negated", "hypothetical", "historical", "asked"]
+TriageLevel = Literal["emergency", "urgent"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One finding of the message. `text` is the matched words (symptom words, shown to the
+    person beside the decision; audit records keep only the concept)."""
+
+    text: str
+    concept: str
+    assertion: Assertion
+    start: int
+    end: int
+    modifiers: tuple[str, ...] = ()
+
+    @property
+    def present(self) -> bool:
+        return self.assertion == "present"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One red-flag table row."""
+
+    id: str
+    level: TriageLevel
+    all: tuple[str, ...]
+    any: tuple[str, ...] = ()
+    with_any: tuple[str, ...] = ()
+    modifiers: tuple[str, ...] = ()
+    age_max_months: float | None = None
+    age_min_years: float | None = None
+    pregnant: bool = False
+    why: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """The red-flag table: concept patterns, modifier patterns and rows."""
+
+    concepts: dict[str, tuple[re.Pattern[str], ...]]
+    concerning: frozenset[str]
+    modifiers: dict[str, tuple[re.Pattern[str], ...]]
+    rows: tuple[Row, ...]
+
+    @classmethod
+    def load(cls, path: Path = TABLE_PATH) -> Table:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise FileNotFoundError(f"red-flag table {path} is missing; reinstall medllm or pass a table path") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"{path}: not valid TOML ({e}); fix the file") from None
+
+        def compile_all(where: str, pats: Sequence[str]) -> tuple[re.Pattern[str], ...]:
+            out = []
+            for p in pats:
+                try:
+                    out.append(re.compile(p, re.I))
+                except re.error as e:
+                    raise ValueError(f"{path}: {where}: bad pattern {p!r} ({e})") from None
+            return tuple(out)
+
+        concepts = {name: compile_all(f"concept.{name}", c.get("patterns", [])) for name, c in raw.get("concept", {}).items()}
+        concerning = frozenset(n for n, c in raw.get("concept", {}).items() if c.get("concerning"))
+        modifiers = {name: compile_all(f"modifier.{name}", m.get("patterns", [])) for name, m in raw.get("modifier", {}).items()}
+        rows = []
+        for i, r in enumerate(raw.get("row", [])):
+            rid = r.get("id") or f"row {i + 1}"
+            if r.get("level") not in ("emergency", "urgent"):
+                raise ValueError(f"{path}: row {rid}: level must be 'emergency' or 'urgent'")
+            for c in (*r.get("all", []), *r.get("any", []), *r.get("with_any", [])):
+                if c not in concepts:
+                    raise ValueError(f"{path}: row {rid}: unknown concept {c!r}; define [concept.{c}]")
+            if not r.get("all") and not r.get("any"):
+                raise ValueError(f"{path}: row {rid}: needs `all` or `any` concepts")
+            for m in r.get("modifiers", []):
+                if m not in modifiers:
+                    raise ValueError(f"{path}: row {rid}: unknown modifier {m!r}")
+            rows.append(Row(id=rid, level=r["level"], all=tuple(r.get("all", [])), any=tuple(r.get("any", [])),
+                            with_any=tuple(r.get("with_any", [])),
+                            modifiers=tuple(r.get("modifiers", [])), age_max_months=r.get("age_max_months"),
+                            age_min_years=r.get("age_min_years"), pregnant=bool(r.get("pregnant", False)),
+                            why=r.get("why", ""), source=r.get("source", "")))
+        return cls(concepts, concerning, modifiers, tuple(rows))
+
+
+@lru_cache(maxsize=4)
+def load_table(path: Path = TABLE_PATH) -> Table:
+    """The table at `path`, parsed once per process (it is read-only data)."""
+    return Table.load(path)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The message as triage reads it."""
+
+    findings: tuple[Finding, ...]
+    age_months: float | None
+    pregnant: bool
+    mild: bool  # the message calls what it describes mild or small, and nothing severe
+    rows: tuple[Row, ...] = field(default=())
+
+    @property
+    def present(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.present)
+
+    def present_concepts(self) -> set[str]:
+        return {f.concept for f in self.present}
+
+    def concerning(self, table: Table) -> tuple[Finding, ...]:
+        """Present findings of a concept the table marks concerning."""
+        return tuple(f for f in self.present if f.concept in table.concerning)
+
+
+# ---------------------------------------------------------------------------------------------
+# Assertion beyond ConText
+
+# Past time, with units that are not recent ("an hour ago" is now; "two years ago" is history).
+_PAST = re.compile(
+    r"\b(\d+|a|an|one|two|three|four|five|six|few|several|couple of|many)\s+(years?|months?|weeks?)\s+ago\b|"
+    r"\blast (year|month|summer|winter|spring|autumn|fall|christmas)\b|\bas a (child|kid|teenager|baby)\b|"
+    r"\bin (19|20)\d\d\b|\b(history|hx) of\b|\bused to\b|\bpreviously\b|\bin the past\b|\bwhen (i|he|she) was (a |young|little|\d)|"
+    r"\b(had|survived|recovered from|got over)\b[^.?!]{0,40}\b(years?|months?|weeks?) (ago|back)\b|\bgot better\b|\b(it|this|that) (has|had) (since )?(resolved|gone away|cleared( up)?|settled)\b|\bwent away\b|"
+    r"\bi'?ve had (it|them|this) (for|since) (years|ages|months)\b|\bsince (i was|he was|she was) (a |an )?(teenager|child|kid|baby|little|young|\d+)|"
+    r"\bsince childhood\b|\bfor (years|decades)\b",
+    re.I,
+)
+# Words that put a finding in someone described now: the writer or a person they describe.
+_PERSONAL = re.compile(
+    r"\b(i|i'?m|i'?ve|i'?d|me|my|mine|myself|he|he'?s|she|she'?s|his|her|him|they'?re|their|our|us)\b|"
+    r"\b(son|daughter|baby|child|kid|toddler|husband|wife|partner|mum|mom|dad|father|mother|grandma|grandad|grandpa|"
+    r"patient|friend|brother|sister|boy|girl|infant|newborn)\b",
+    re.I,
+)
+# A question about a term: "what is X", "what are the signs of X", "how do you treat X".
+_GENERIC_Q = re.compile(
+    r"^\s*(what|how|why|when|which|who|where|is|are|can|could|does|do|should|would|will|tell me|explain|describe|define|"
+    r"please (explain|tell))\b[^?]*(\?|$)",
+    re.I,
+)
+_TERM_Q = re.compile(
+    r"\b(what (is|are|does|causes?|happens)|signs? of|symptoms? of|causes? of|treatment (of|for)|how (do|does|is|are) "
+    r"(you|doctors|people|one|they|it)|difference between|mean|meaning|definition|explain|risk of|risks of|how common|"
+    r"why (do|does|is|are)|can (you|people|someone|a person)|is it (true|normal|safe|possible)|recogni[sz]e|spot|tell if|know if|"
+    r"diagnos\w*|treated|managed|prevented|caused|screened|spread|inherited|tested|"
+    r"(most|more|least) (dangerous|toxic|lethal|harmful|common|likely)|dangerous in)\b",
+    re.I,
+)
+
+
+# A clause that speaks of now: a past-time cue elsewhere in the sentence does not reach it.
+_NOW = re.compile(r"\b(is|are|am|i'?m|he'?s|she'?s|it'?s|they'?re|now|still|currently|keeps?|today|tonight|this (morning|evening|afternoon)|"
+                  r"since (this|last night|yesterday|lunch|breakfast)|right now|at the moment)\b", re.I)
+_CLAUSE_END = re.compile(r"[,;:]|\bbut\b|\band now\b", re.I)
+
+
+def _clause(sentence: str, start: int, end: int) -> str:
+    """The part of `sentence` around [start, end) between commas, semicolons and 'but'."""
+    a = max((m.end() for m in _CLAUSE_END.finditer(sentence, 0, start)), default=0)
+    m = _CLAUSE_END.search(sentence, end)
+    return sentence[a:m.start() if m else len(sentence)]
+
+
+_NOT_A_DENIAL = re.compile(r"(no|not)\s+(matter|sure|certain|know|knowing|understand|clear|even|only|just|long)\b|no (one|idea|choice)\b", re.I)
+_NEG_REACH = 40  # characters: "I'm not sure what to do, he won't wake" is not a denial
+
+
+def _cued(asr: ContextAssertion, category: str, sentence: str, s0: int, a: int, b: int, reach: int | None) -> bool:
+    """ConText's `category` cue, narrowed for messages: the cue sits in the finding's own clause
+    (and, for negation, within `reach` characters of it). Clinical notes' long trigger scopes
+    would carry "not sure if" across a whole message."""
+    clause = _clause(sentence, a - s0, b - s0)
+    c0 = s0 + sentence.find(clause, max(0, a - s0 - len(clause)))
+    c1 = c0 + len(clause)
+    for cue in asr.cues:
+        if cue.category != category or not (c0 <= cue.start and cue.end <= c1):
+            continue
+        if category == "negated" and _NOT_A_DENIAL.match(sentence, cue.start - s0):
+            continue
+        if reach is None or (0 <= a - cue.end <= reach) or (0 <= cue.start - b <= reach):
+            return True
+    return False
+
+
+def _historical(sentence: str, start: int, end: int) -> bool:
+    """A past-time cue in the finding's clause, or in its sentence when the clause speaks of no now."""
+    clause = _clause(sentence, start, end)
+    return bool(_PAST.search(clause) or (_PAST.search(sentence) and not _NOW.search(clause)))
+
+
+def _sentence_of(sents: Sequence[tuple[int, int]], pos: int) -> tuple[int, int]:
+    for a, b in sents:
+        if a <= pos < b:
+            return a, b
+    return (0, 0) if not sents else sents[-1]
+
+
+def _asked_only(sentence: str) -> bool:
+    """A question about a term, with no one described in it."""
+    return bool(_GENERIC_Q.search(sentence) and _TERM_Q.search(sentence) and not _PERSONAL.search(sentence))
+
+
+# ---------------------------------------------------------------------------------------------
+# Age and pregnancy
+
+_UNIT_MONTHS = {"day": 1 / 30, "week": 12 / 52, "month": 1.0, "year": 12.0, "yr": 12.0, "yo": 12.0, "y": 12.0}
+_AGE = re.compile(
+    r"\b(\d{1,3}(?:[.,]\d)?)[\s-]*(day|week|month|year|yr)s?[\s-]*old\b|"
+    r"\b(\d{1,3})\s*(yo|y/o|y\.o\.|yrs? old)\b|"
+    r"\b(?:i'?m|i am|he'?s|she'?s|he is|she is|aged?|age)\s+(\d{1,3})\b(?!\s*(weeks?|days?|months?|%|kg|lb|cm|mg|minutes|hours|°|degrees))|"
+    r"\b(\d{1,3})[\s-]*(day|week|month)s?[\s-]*(?:old)?\s+(baby|son|daughter|infant|boy|girl|newborn)",
+    re.I,
+)
+_NEWBORN = re.compile(r"\b(newborn|new-born|neonate)\b", re.I)
+_PREGNANT = re.compile(r"\bpregnan\w*|(pregnancy )?test (was |came back |is |came up )?positive|positive (pregnancy )?test|"
+                       r"period (is |was )?(\w+ )?(late|overdue)|\b\d{1,2}\s*(weeks?|wks?)\s*(pregnant|gestation|along)|\bexpecting (a baby|twins)\b|\bmy bump\b|\bmidwife\b", re.I)
+_NOT_PREGNANT = re.compile(r"\b(not|never been|trying to (get|become)) pregnant\b|\bif i (was|were|am|get) pregnant\b", re.I)
+
+
+def age_in_months(text: str) -> float | None:
+    """The age the message gives for the person described, in months (the first one found)."""
+    for m in _AGE.finditer(text):
+        if m.group(1):
+            return float(m.group(1).replace(",", ".")) * _UNIT_MONTHS[m.group(2).lower()]
+        if m.group(3):
+            return float(m.group(3)) * 12
+        if m.group(5):
+            n = float(m.group(5))
+            return n * 12 if 0 < n < 120 else None
+        if m.group(6):
+            return float(m.group(6)) * _UNIT_MONTHS[m.group(7).lower()]
+    if _NEWBORN.search(text):
+        return 0.5
+    return None
+
+
+def is_pregnant(text: str) -> bool:
+    return bool(_PREGNANT.search(text)) and not _NOT_PREGNANT.search(text)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _context() -> ConText:
+    return ConText.from_file()
+
+
+def find(text: str, table: Table) -> list[Finding]:
+    """Every concept mention in `text` with its assertion (one finding per concept and sentence,
+    the first present one kept where a concept is mentioned several times)."""
+    sents = split_sentences(text) or [(0, len(text))]
+    raw: list[tuple[str, int, int]] = []
+    for concept, pats in table.concepts.items():
+        for p in pats:
+            for m in p.finditer(text):
+                if m.end() > m.start():
+                    raw.append((concept, m.start(), m.end()))
+    if not raw:
+        return []
+    ctx = _context().assert_spans(text, [(a, b) for _, a, b in raw], sents)
+    best: dict[tuple[str, tuple[int, int]], Finding] = {}
+    for (concept, a, b), asr in zip(raw, ctx, strict=True):
+        s0, s1 = _sentence_of(sents, a)
+        sentence = text[s0:s1]
+        if _cued(asr, "negated", sentence, s0, a, b, _NEG_REACH):
+            assertion: Assertion = "negated"
+        elif _cued(asr, "hypothetical", sentence, s0, a, b, None):
+            assertion = "hypothetical"
+        elif _historical(sentence, a - s0, b - s0):
+            assertion = "historical"
+        elif _asked_only(sentence):
+            assertion = "asked"
+        else:
+            assertion = "present"
+        mods = tuple(name for name, pats in table.modifiers.items() if any(p.search(sentence) for p in pats))
+        f = Finding(text[a:b], concept, assertion, a, b, mods)
+        key = (concept, (s0, s1))
+        old = best.get(key)
+        if old is None or (f.present and not old.present):
+            best[key] = f
+    return sorted(best.values(), key=lambda f: (f.start, f.concept))
+
+
+def fires(row: Row, present: dict[str, list[Finding]], age_months: float | None, pregnant: bool) -> bool:
+    if any(c not in present for c in row.all):
+        return False
+    if row.any and not any(c in present for c in row.any):
+        return False
+    if row.with_any and not any(c in present for c in row.with_any):
+        return False
+    if row.pregnant and not pregnant:
+        return False
+    if row.age_max_months is not None and (age_months is None or age_months >= row.age_max_months):
+        return False
+    if row.age_min_years is not None and (age_months is None or age_months < row.age_min_years * 12):
+        return False
+    if row.modifiers:
+        # the row's modifiers on one of its own findings (its sentence)
+        mine = [f for c in (*row.all, *row.any) for f in present.get(c, [])]
+        if not all(any(m in f.modifiers for f in mine) for m in row.modifiers):
+            return False
+    return True
+
+
+def assess(text: str, table: Table | None = None) -> Assessment:
+    """Read `text`: findings, age, pregnancy, mildness, and the table rows that fire (emergency
+    rows first, in table order)."""
+    table = table or load_table()
+    findings = find(text, table)
+    present: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.present:
+            present.setdefault(f.concept, []).append(f)
+    age = age_in_months(text)
+    pregnant = is_pregnant(text)
+    rows = [r for r in table.rows if fires(r, present, age, pregnant)]
+    rows.sort(key=lambda r: r.level != "emergency")
+    severe = any(p.search(text) for p in table.modifiers.get("severe", ()))
+    mild = not severe and any(p.search(text) for p in table.modifiers.get("mild", ()))
+    return Assessment(tuple(findings), age, pregnant, mild, tuple(rows))

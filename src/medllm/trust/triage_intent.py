@@ -1,0 +1,289 @@
+"""What the person wants: refusal from intent, not topic.
+
+A request is refused when it seeks harm to someone, illegitimate access to a drug or a record,
+falsification, covert administration, a method of self-harm, or a dangerous procedure done
+without care. Asking how to keep people safe is not that: dosing, storage, quitting, one's own
+records, first aid, recognising abuse or an overdose, and support get answered.
+
+`read_intent(text)` finds the explicit cues of both kinds (written by the medllm team from the
+refusal categories, never from the safety dev messages); the triager weighs them with the
+embedding classifier's p(harmful). Cues are regular expressions whose matches are skipped when a
+negation comes just before them ("I would never hide it from the audit").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+IntentKind = Literal["harmful", "protective", "none"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Fires when, for any one alternative, every regex in it matches un-negated text."""
+
+    name: str
+    reason: str
+    alternatives: tuple[tuple[str, ...], ...]
+    category: str = ""  # the refusal category it names
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The cues of a message: `kind` harmful when a harm cue fired, protective when only a
+    protective frame did. `cues` names the rules (never the input's words)."""
+
+    kind: IntentKind
+    category: str | None
+    cues: tuple[str, ...] = ()
+    protective: tuple[str, ...] = ()
+    instrumental: bool = False  # asks how to do something, or says the writer will do it
+
+    @property
+    def harmful(self) -> bool:
+        return self.kind == "harmful"
+
+
+def _r(*alts: str | tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    return tuple((a,) if isinstance(a, str) else a for a in alts)
+
+
+# Cues that negate what follows shortly after them in the same sentence.
+_NEG = re.compile(
+    r"\b(no|not|never|don'?t|do not|wouldn'?t|would never|without|denies|nor)\b[^.;:!?]{0,25}$", re.I)
+
+
+@lru_cache(maxsize=1024)
+def _rx(p: str) -> re.Pattern[str]:
+    return re.compile(p, re.I)
+
+
+def _unnegated(pattern: str, text: str) -> bool:
+    for m in _rx(pattern).finditer(text):
+        if not _NEG.search(text[max(0, m.start() - 40):m.start()]):
+            return True
+    return False
+
+
+def fires(rule: Rule, text: str) -> bool:
+    return any(all(_unnegated(p, text) for p in alt) for alt in rule.alternatives)
+
+
+_CONTROLLED = (
+    r"(oxy\w*|opioids?|opiates?|fentanyl|heroin|morphine|hydrocodone|vicodin|percocet|codeine|"
+    r"tramadol|xanax|alprazolam|valium|diazepam|benzos?|benzodiazepines?|klonopin|clonazepam|"
+    r"adderall|ritalin|amphetamines?|methamphetamine|meth|ketamine|dilaudid|methadone|suboxone|"
+    r"lorazepam|ativan|ambien|zolpidem|painkillers?|pain pills|controlled (drugs|substances)|"
+    r"sleeping (pills|tablets)|gabapentin|pregabalin|lyrica|steroids|testosterone)"
+)
+_ILLICIT_WAY = (
+    r"without (a |an |any )?(prescription|script|doctor|rx)|no (prescription|script|rx)|"
+    r"illegal\w*|street|dark ?web|black market|from a dealer|off the books|under the table|"
+    r"fake (prescription|script)|don'?t (need|have) (a )?prescription|someone else'?s (prescription|name)"
+)
+_PERSON = (r"(someone|somebody|a person|people|him|her|them|my (husband|wife|partner|mother|father|mum|mom|dad|"
+           r"boss|neighbou?r|ex|roommate|flatmate|patient|child|son|daughter|baby|stepson|stepdaughter|grandmother|"
+           r"grandfather|colleague|coworker|teacher|brother|sister|friend)|the (patient|resident|baby|child))")
+_OTHERS_FOOD = r"(his|her|their|my \w+'?s?|the (patient|resident)'?s?) (food|drink|tea|coffee|meal|juice|bottle|formula|water)"
+
+_RECORD = (r"(medical|patient|hospital|incident|nursing|care|clinical|gp) (record|chart|notes?|report|log|entry)s?|\bcharts?\b|"
+           r"doctor'?s note|sick note|fit note|prescriptions?|lab (result|report|value)s?|test results?|"
+           r"vaccin\w* (card|record|certificate|status)|death certificate|medical certificate|disability (form|claim)|"
+           r"insurance claim|mar chart|medication (chart|record)|observations|signatures?|drug (register|count|log)|"
+           r"(pcr|covid|drug|blood|lab|pregnancy|hiv|std|sti|urine) test\w*|\bpdf\b|scan report|x-?ray report")
+_CONCEAL = (r"(so|without)[\w\s]{0,30}(nobody|no one|anyone|they|the \w+) (knows?|finds? out|notices?|can tell|suspects?|sees?)|"
+            r"\b(hide|conceal|cover (it )?up|cover for)\b|before (the |an? |my )?(\w+ )?(audit|inspect\w*|review|check)|"
+            r"after (the|a|an|my|our) (error|mistake|incident|fall|overdose|injury)|"
+            r"to (remove|hide|erase|delete|get rid of) (the|any|all|that) (fall|error|mistake|incident|injury|bruis\w*|overdose)|"
+            r"(audit|auditors?|inspectors?|coroner|insurers?|regulator|police|famil\w*) (doesn'?t|won'?t|can'?t|don'?t|never)|"
+            r"look (like|as if)|so (it|they|he|she) (looks?|seems?|appears?)|(doesn'?t|won'?t) (show|get flagged|look)|"
+            r"so it (shows|says|reads|comes back) (negative|positive|normal|clear|clean)")
+
+# Concealment: harm hidden from the person, a carer, a clinician, a test or an audit.
+_COVERT = (r"without (anyone|anybody|the \w+|my \w+|him|her|them|people|staff|the (nurse|doctor|pharmacist|school))( \w+)? "
+           r"(noticing|knowing|finding out|realising|realizing|seeing|suspecting)|"
+           r"so (that )?(nobody|no one|they|he|she|the \w+|my \w+|staff|the (school )?nurse|doctors?)( \w+)? (won'?t|doesn'?t|don'?t|can'?t|cannot|will not|never) "
+           r"(notice|know|find out|tell|suspect|see|detect|realise|realize|trace)|"
+           r"(can'?t|cannot|won'?t|wouldn'?t|will not|would not|doesn'?t|don'?t) (be traced|show up|be detected|be found)|"
+           r"(untraceable|undetectable)|look(s)? like (a |an )?(natural|accident\w*|miscount|mistake|an accident)|"
+           r"(hide|disguise|mask) the (taste|smell|pills?|dose)|"
+           r"so (they|he|she|the doctors?|the nurses?) (think|believe)s? (he'?s|she'?s|they'?re|it'?s|it was) (making|lying|faking|an accident)")
+_HARM_OBJECT = (r"\b(sick|ill|poison\w*|hurt|harm|injur\w*|bruis\w*|sedat\w*|knock\w* \w+ out|drug\w*|pills?|tablets?|dose|"
+                r"insulin|medicine|medication|morphine|oxy\w*|opioids?|hydrocodone|fentanyl|food|drink|coffee|tea|bottle|"
+                r"diarrh\w*|vomit\w*|overdose|kill\w*|die|dead|x-?ray|blood tests?|tox\w*|autopsy)\b")
+
+HARM_RULES: tuple[Rule, ...] = (
+    Rule(
+        "illicit_drugs",
+        "it asks for help obtaining, misusing or diverting controlled drugs",
+        _r(
+            (r"\b(buy|get|obtain|order|score|purchase|source|acquire|find|grow)\b", _CONTROLLED, _ILLICIT_WAY),
+            r"\b(make|cook|synthesi[sz]e|brew|extract)\b[\w\s]{0,20}\b(meth|methamphetamine|fentanyl|heroin|crack|lsd|ghb|codeine from|dmt)",
+            r"(trick|fool|convince|lie to|manipulate|persuade|get round|game) (my |the |a )?(doctor|physician|pharmacist|gp|prescriber)[\w\s]{0,40}(prescri\w*|give me|into|more)",
+            r"doctor shopping|more (pills|opioids|oxy\w*|xanax|adderall|tablets) than (i'?m|i am|was|we'?re) prescribed",
+            (r"\b(pocket|pocketing|skim|skimming|divert|diverting|siphon\w*|steal|stealing|nick|help myself to)\b", r"(wasted|waste|leftover|spare|unused|residents?'?|patients?'?|ward|stock|cabinet|dispensary)?[\w\s]{0,20}" + _CONTROLLED),
+            (r"(get|getting|stay|make (me|it)) (high|stoned|buzzed|wasted|a buzz)|\bhigh on\b|recreational(ly)?", _CONTROLLED),
+            (r"\b(sell|selling|sold|deal|dealing)\b", r"(my|his|her|the|our|spare|leftover)[\w\s]{0,15}(pills|meds|tablets|prescription|" + _CONTROLLED[1:]),
+            r"(fake|exaggerate|make up|pretend to have)[\w\s]{0,20}(pain|symptoms|adhd|anxiety|insomnia)[\w\s]{0,40}(to get|so (i|he|she) (can )?get|for)[\w\s]{0,20}(prescri\w*|" + _CONTROLLED[1:],
+            r"(pass|beat|cheat|fool|trick)[\w\s]{0,10}(a |the |my )?(drug|urine|tox\w*|dope|doping) (test|screen)",
+            r"(fool|beat|cheat|trick|bypass|get round|get around) (the |a |my )?(breathalys\w*|breathalyz\w*|ignition (interlock|lock)|interlock)",
+            r"\b(snort|snorting|shoot(ing)? up|smoke|smoking|inject(ing)?)\b[\w\s]{0,20}\b(to get high|heroin|crack|meth|cocaine|ketamine|fentanyl|oxy\w*|pills)\b",
+            r"(to|and) (get high|get stoned|trip|trip harder|get a buzz)\b|\btrip(ping)? (harder|balls)\b|\bplateau\b|recreational\w* dose",
+            r"(lie|lying|fib)[\w\s]{0,10}(about|on)[\w\s]{0,30}(questionnaire|form|assessment|consultation|symptoms|bmi|weight)",
+            r"(vet|veterinarian)[\w\s']{0,40}(prescribe|give)[\w\s]{0,40}(myself|for me|i can (use|take))",
+            (_COVERT, _CONTROLLED),
+            (r"(count|counts|register|log|tally)\b", _COVERT),
+        ),
+        category="illicit_drugs",
+    ),
+    Rule(
+        "self_harm_method",
+        "it asks for a method of self-harm or suicide",
+        _r(
+            (r"\b(how|ways?|best way|easiest way|painless\w*|quickest|method|where)\b",
+             r"(kill|hurt|harm|cut|burn|starve) (my ?self|yourself)|end (my|one'?s) (own )?life|commit suicide|suicide method|to die\b|self-harm(ing)?\b"),
+            r"how many[\w\s]{0,40}(would|will|to|does it take to) (kill|be (lethal|fatal)|die)",
+            r"(lethal|fatal|deadly) (dose|amount)[\w\s]{0,40}(kill|die|myself|end it)",
+            r"overdose (on purpose|intentionally|to die)",
+            (r"\b(hide|conceal)\b", r"(cutting|self-harm|self harm|burning myself|starving)[\w\s]{0,30}(from|so)"),
+            r"(most|more|least) (lethal|deadly|fatal|toxic)[\w\s,()]{0,60}(if i|i took|for me|myself)|(which|what)[\w\s,()]{0,60}(would|could|will) kill me",
+            r"(enough|how many|how much)[\w\s]{0,30}to (not wake up|never wake up|end it|die)",
+        ),
+        category="self_harm_method",
+    ),
+    Rule(
+        "harm_to_others",
+        "it asks how to harm another person",
+        _r(
+            r"\bpoison(ing)? " + _PERSON,
+            r"(undetectable|untraceable|can'?t be traced|won'?t show up)[\w\s]{0,30}(poison|drug|way to kill|overdose|in (a|the) (post[- ]mortem|autopsy|tox))",
+            r"(make|get) " + _PERSON + r" (sick|ill|pass out|unconscious|sleep|drowsy|suffer)",
+            r"(spike|drug) (someone'?s|somebody'?s|her|his|their|a) (drink|food)",
+            r"(kill|overdose|smother|suffocate|strangle) " + _PERSON,
+            r"(how|way|ways) to (kill|hurt|injure|beat|punish) " + _PERSON,
+            (r"(put|slip|crush|mix|hide|add|sneak|dissolve)\w*", r"in(to)? " + _OTHERS_FOOD, r"without|secretly|covertly|so (he|she|they) (won'?t|doesn'?t|don'?t)|not (know|notice)"),
+            r"(secretly|covertly) (give|giving|dose|dosing|medicate|medicating|sedate|sedating|drug|drugging)",
+            r"(give|giving|put)[\w\s]{0,30}" + r"without (him|her|them|my \w+|the (patient|resident)) (knowing|noticing|realising|realizing|consent)",
+            r"(sedate|drug|medicate)[\w\s]{0,25}(to keep (him|her|them) quiet|so (he|she|they) (stops?|won'?t|will) )",
+            r"make (my |our |the )?(child|son|daughter|kid|baby|him|her) (seem|look|appear|get) (sick|ill|unwell)",
+            r"(symptoms|illness)[\w\s]{0,20}(hard|hardest|impossible) (for doctors )?to (disprove|detect|prove)",
+            r"(hurt|harm|injure|hit|punish)[\w\s]{0,10}(without|so it doesn'?t) (leaving|leave|show)[\w\s]{0,10}(marks|bruises|a mark)",
+            r"(make|making|get|getting) " + _PERSON + r"[\w\s]{0,12}(violently |really |very |so )?(sick|ill|unwell|vomit\w*|pass out|unconscious|drowsy)",
+            r"(contaminate|poison|tamper with|spike|lace)[\w\s]{0,10}(his|her|their|my \w+'?s?|someone'?s|the \w+'?s?) (food|drink|coffee|tea|meal|water|bottle|lunch)",
+            r"(knock|put) (a |an |the |my |some )?(\w+ )?(girl|guy|woman|man|person|someone|somebody|him|her|them|date) out",
+            (r"(put|give|add|mix|crush|slip)\w*[\w\s]{0,30}(pills?|tablets?|medicine|benadryl|antihistamine|sleeping|melatonin|alcohol|whisky|vodka|gin|rum|drops)",
+             r"(in|into) (my|his|her|the|their) (baby'?s?|babys|child'?s?|kid'?s?|toddler'?s?|son'?s?|daughter'?s?|husband'?s?|wife'?s?|partner'?s?|dad'?s?|mum'?s?|mom'?s?) (bottle|milk|food|drink|formula|juice|coffee|tea)"),
+            r"(keep|get|make)[\w\s]{0,20}\b(sedated|drugged|knocked out)",
+            r"(say|tell)[\w\s]{0,25}(doctors?|nurses?|social workers?|teachers?|police)[\w\s]{0,25}so (they|she|he) (think|believe)",
+            (_COVERT, _HARM_OBJECT, r"(him|her|them|someone|somebody|my (husband|wife|partner|mother|father|mum|mom|dad|son|daughter|baby|child|roommate|flatmate|neighbou?r|grandma|grandmother|grandad|grandfather)|"
+             r"the (patient|resident|baby|child|school nurse)|a (girl|guy|child|person)|mother|father|roommate|flatmate)"),
+        ),
+        category="harm_to_others",
+    ),
+    Rule(
+        "falsified_records",
+        "it asks to falsify medical records, certificates or test results",
+        _r(
+            (r"\b(fake|faking|forge\w*|falsif\w*|backdat\w*|fabricat\w*|counterfeit\w*|doctor(ed|ing)|tamper\w*)\b", _RECORD),
+            (r"\bdoctor (the|a|my|his|her|their|these|those)\b", _RECORD),
+            (r"\b(change|changing|edit|editing|rewrite|rewriting|delete|deleting|remove|removing|alter|altering|make up|leave out|leaving out|omit\w*)\b",
+             _RECORD, _CONCEAL),
+            r"(fake|forge|buy)[\w\s]{0,10}(a |an )?(doctor'?s note|sick note|fit note|medical certificate|vaccin\w* (card|certificate|pass))",
+            r"synthetic urine|someone else'?s urine",
+            r"(hide|cover up|cover-up|conceal|cover)[\w\s]{0,15}(a |the |my |our )?(medication error|mistake|error|overdose|fall|injur\w*|bruis\w*|neglect)[\w\s]{0,40}(chart|record|notes|family|anyone|audit|inspect\w*|report)",
+            r"(write|record|document|chart|log)[\w\s]{0,30}so (the )?(famil\w*|inspectors?|auditors?|police|coroner|they|nobody|no one) (don'?t|doesn'?t|won'?t|wouldn'?t|can'?t) (suspect|know|find|notice|see)",
+            r"so (it|the \w+) (doesn'?t|won'?t|will not|does not) (show up|appear|get flagged|get noticed)[\w\s]{0,15}(on|in) (the )?(audit|record|count|chart|register|log)",
+            r"(upcode|upcoding|bill for|charge for)[\w\s]{0,30}(never|not) (done|performed|provided|happened)",
+        ),
+        category="falsified_records",
+    ),
+    Rule(
+        "dangerous_self_treatment",
+        "it asks for a dangerous procedure or treatment done without medical care",
+        _r(
+            r"(perform|do|carry out|operate)[\w\s]{0,15}(my own|on myself|at home)[\w\s]{0,20}(surgery|appendectomy|operation|abortion|amputation|stitches on|c-?section|tracheotomy|lumbar puncture)",
+            r"(my own|on myself|at home|by myself|diy)[\w\s]{0,10}(surgery|appendectomy|operation|abortion|amputation|tracheotomy)",
+            r"(pull|extract|remove|drill)[\w\s]{0,10}(my own|out my own|my|his|her)[\w\s]{0,10}(tooth|teeth|molar|wisdom tooth)[\w\s]{0,30}(pliers|myself|at home|string|without)",
+            r"(pull|extract)[\w\s]{0,10}(my own|out my own) (tooth|teeth|molar)",
+            r"(remove|cut out|burn off|lance|drain)[\w\s]{0,10}(my|a|the) (mole|cyst|tumou?r|lump|abscess|skin tag)[\w\s]{0,30}(myself|at home|with a (knife|razor|needle|blade))",
+            (r"(instead of|rather than|without|stop(ping)?|quit(ting)?|skip(ping)?)[\w\s]{0,10}(chemo\w*|insulin|antibiotics|radiotherapy|dialysis|the (operation|surgery)|my (meds|medication|treatment))",
+             r"(cure|treat|heal|fix)\w*[\w\s]{0,40}(with|using|by) (bleach|turpentine|mms|chlorine dioxide|baking soda|juic\w*|fasting|essential oils?|herbs?|vitamin|colloidal silver|urine)"),
+            r"(drink|drinking|inject|injecting|swallow)\w*[\w\s]{0,10}(bleach|turpentine|mms|chlorine dioxide|kerosene|colloidal silver)[\w\s]{0,30}(cure|treat|kill|get rid|detox|cleanse)",
+            r"(less than|under|below) (\d{3}) (calories|kcal)[\w\s]{0,20}(a|per) day",
+            r"(set|reset|fix|straighten)[\w\s]{0,10}(my|his|her) (own )?(broken|fractured|dislocated)",
+            r"(inject|injecting)[\w\s]{0,20}(myself|into my)[\w\s]{0,20}(silicone|filler|botox|testosterone|steroids|insulin to lose)",
+            r"(inject\w*)[\w\s]{0,15}(silicone|filler|botox|oil|steroids)[\w\s]{0,20}(into|in) (my|his|her)",
+            r"(stop|stopping|skip|skipping|quit|quitting|replace|replacing|come off)[\w\s']{0,25}(insulin|chemo\w*|surgery|operation|antibiotics|dialysis|radiotherapy|treatment|transplant)[\w\s,]{0,60}\b(instead|and (use|do|try|go))",
+            r"(drain|lance|aspirate|stitch|suture|cut open)[\w\s]{0,30}(my|his|her)[\w\s]{0,25}(with|using) (a |an |some )?(\w+ )?(syringe|needle|knife|razor|blade|scalpel)",
+            (r"(horse|veterinary|vet|fish|aquarium|livestock|cattle|animal)[\w\s]{0,15}(paste|amoxicillin|antibiotics?|ivermectin|medicine|wormer|tranquil\w*|pills)",
+             r"(myself|for me|i (take|use)|should i take|\d+ ?kg (adult|man|woman|person)|my (cancer|infection|pneumonia|covid|flu|cold|chest|son|daughter))"),
+            (r"\b(mms|chlorine dioxide|miracle mineral)\b", r"\b(dose|give|giving|take|drink|how much|protocol|cure|treat)"),
+        ),
+        category="dangerous_self_treatment",
+    ),
+)
+
+# Frames that ask how to keep someone safe: never refused on their own, a safety note at most.
+PROTECTIVE_RULES: tuple[Rule, ...] = (
+    Rule("safe_use", "", _r(
+        r"\b(safe|safely|safest|safety)\b", r"(normal|usual|recommended|correct|right|standard|maximum|max|safe) (adult |daily |starting )?(dose|dosage|amount)",
+        r"how (much|many|often)[\w\s]{0,30}(can|should|may|is it ok to) (i|he|she|we|you|they|a \w+) (take|give|have|use)",
+        r"child-?proof\w*|out of (the )?reach of|keep (them|it|\w+) away from (the )?(children|kids|toddlers?|baby)|"
+        r"prevent\w* (an? )?(accident\w*|poisoning|overdose|harm|falls?|injur\w*)|protect (my|our|the|him|her|them)\b",
+        r"(store|storing|dispose|disposing|get rid of|throw away|lock up|keep)[\w\s]{0,30}(medicines?|medications?|meds|pills|tablets|drugs|painkillers|sharps|needles|inhalers?|insulin)",
+    )),
+    Rule("first_aid", "", _r(
+        r"first aid|\bcpr\b|recovery position|heimlich|what (do|should) (i|we|you) do (if|when)|how (do|can|should) (i|we|you) (help|treat|look after|care for)",
+        r"(help|save|protect) (someone|somebody|a person|my|him|her|them|a \w+) (who|that|from|with|having|if)",
+        r"(use|give|administer|carry)[\w\s]{0,10}(an? |the |her |his |my )?(epi-?pen|adrenaline|auto-?injector|inhaler|naloxone|narcan|defibrillator|aed|glucagon|rescue (medication|medicine|pack))",
+    )),
+    Rule("recognise", "", _r(
+        r"(signs?|symptoms?|warning signs?)[\w\s]{0,10}(of|that)[\w\s]{0,20}(abuse|neglect|overdose|poisoning|self-harm|suicid\w*|addiction|misuse|grooming|trafficking)",
+        r"(recogni[sz]e|spot|tell if|know if|notice)[\w\s]{0,40}(abuse|neglect|overdos\w*|poison\w*|self-harm\w*|suicid\w*|addict\w*|misus\w*|being hurt)",
+        r"(report|reporting)[\w\s]{0,20}(abuse|neglect|a colleague|an error|a mistake|concerns?|safeguarding)",
+    )),
+    Rule("seek_care", "", _r(
+        r"(bring (it |this |that )?up|tell|talk to|speak to|discuss\w*|mention|ask|raise)[\w\s]{0,25}(with |to )?(my |the |a |our )?(new )?"
+        r"(gp|doctor|nurse|therapist|psychiatrist|psychologist|pharmacist|midwife|counsell?or|health visitor|consultant|dentist)\b",
+    )),
+    Rule("quit_reduce", "", _r(
+        r"(quit|stop|stopping|cut down|come off|coming off|taper\w*|wean\w*|reduce|withdraw\w*)[\w\s]{0,20}(smoking|vaping|drinking|alcohol|opioids?|benzos?|drugs|using|my (meds|medication|antidepressants?|pills))",
+        r"(get|find|ask for|need) (help|support|treatment|rehab)",
+    )),
+    Rule("own_records", "", _r(
+        r"(my own|my|our|my (child|son|daughter|mother|father|mum|mom|dad)'?s?) (medical |health |hospital |gp |test )?(records?|notes|results|chart)[\w\s]{0,30}(copy|access|see|get|request|read|view|correct|mistake|wrong)",
+        r"(request|get|access|see|obtain|correct|ask for|apply for|read)[\w\s]{0,15}(a copy of )?(my|our|my \w+'?s) (own )?(medical |health |hospital |gp )?(records?|notes|results)",
+    )),
+)
+
+
+# A request to act (how do I, what can I, help me, I want to) rather than to know (what is, why).
+_INSTRUMENTAL = re.compile(
+    r"\b(how (do|can|could|should|would|might) (i|we)|how to|what (can|could|should|would|do) (i|we)|"
+    r"what'?s the (best|easiest|quickest|fastest|cheapest|simplest|trick|way|dose|amount)|what (is|are) the (best|easiest|quickest) (way|ways)|"
+    r"which [\w\s,]{0,40}(can|could|should|would|do) (i|we)|(help|teach|show) me|tell me (how|what|which)|give me|write (me )?(a|an)|"
+    r"i (want|need|plan|intend|am going|'m going|wanna|have) to|i'?ll|is there a way|best way|ways? (to|of)|what dose|"
+    r"how (much|many)[\w\s]{0,40}(would|to|can|should|do|does it take)|where (can|do|could) (i|we) (get|buy|find|order))\b|"
+    # an imperative opening a sentence: "Provide...", "List ways to...", "Write a post..."
+    r"(^|[.!?]\s+)(provide|list|write|create|draft|compose|generate|outline|suggest|recommend|develop|design|devise|"
+    r"explain how|describe how|give|tell|teach|show|help|advise|instruct|convince|persuade|encourage|plan|prepare)\b",
+    re.I,
+)
+
+
+def read_intent(text: str) -> Intent:
+    """The harm and protective cues of `text`. A harm cue outranks a protective frame."""
+    harm = [r for r in HARM_RULES if fires(r, text)]
+    safe = tuple(r.name for r in PROTECTIVE_RULES if fires(r, text))
+    acts = bool(_INSTRUMENTAL.search(text))
+    if harm:
+        return Intent("harmful", harm[0].category, tuple(r.name for r in harm), safe, acts)
+    if safe:
+        return Intent("protective", None, (), safe, acts)
+    return Intent("none", None, instrumental=acts)
+
+
+REASONS: dict[str, str] = {r.category: r.reason for r in HARM_RULES}

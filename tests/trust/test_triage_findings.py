@@ -1,0 +1,96 @@
+"""The findings reader and the red-flag table: assertion (present / negated / historical /
+hypothetical / asked), modifiers, age and pregnancy, and rows firing only on present findings.
+Messages written here; none comes from the safety dev set."""
+
+from __future__ import annotations
+
+import pytest
+
+from medllm.trust.triage_findings import Table, age_in_months, assess, is_pregnant, load_table
+
+
+def concepts(text: str) -> dict[str, str]:
+    return {f.concept: f.assertion for f in assess(text).findings}
+
+
+def rows(text: str) -> list[str]:
+    return [r.id for r in assess(text).rows]
+
+
+def test_the_shipped_table_parses_and_every_row_cites_a_source():
+    t = load_table()
+    assert len(t.rows) >= 50 and len(t.concepts) >= 50
+    assert all(r.source and r.why for r in t.rows)
+    assert {r.level for r in t.rows} == {"emergency", "urgent"}
+
+
+@pytest.mark.parametrize("text,concept,assertion", [
+    ("He denies any chest pain today.", "chest_pain", "negated"),
+    ("My aunt had a stroke with slurred speech three years ago.", "speech_trouble", "historical"),
+    ("What should we do if the toddler has a seizure at nursery?", "seizure", "hypothetical"),
+    ("What are the signs of a non-blanching rash?", "rash_nonblanching", "asked"),
+    ("Grandad's speech went slurred at lunch and he can't lift his right arm.", "speech_trouble", "present"),
+])
+def test_assertion_of_a_finding(text, concept, assertion):
+    assert concepts(text)[concept] == assertion
+
+
+def test_recent_ago_is_present_not_history():
+    # ConText alone would make "an hour ago" historical
+    assert concepts("The crushing pain in my chest started an hour ago.")["chest_pain"] == "present"
+
+
+@pytest.mark.parametrize("text,row", [
+    ("my husband is sweating buckets and has a heavy pressure across his chest", "heart_attack"),
+    ("her face droops on the left and she's slurring", "stroke_fast"),
+    ("I'm 12 weeks pregnant and bleeding with cramping belly pain", "pregnancy_bleeding"),
+    ("my 5 week old has a temperature of 38.4", "infant_fever_under_3m"),
+    ("my son has a rash that doesn't fade when I press a glass on it", "meningitis_signs"),
+])
+def test_rows_fire_on_present_findings(text, row):
+    assert row in rows(text)
+
+
+@pytest.mark.parametrize("text", [
+    "What is a heart attack and how is it treated?",
+    "My mother had a stroke in 2015; is it hereditary?",
+    "No fever, no rash, just a sore knee after football.",
+    "How can you tell if someone is having a stroke?",
+    "My 4 year old has a temperature of 38.1 but she's playing normally.",
+])
+def test_no_row_without_a_present_red_flag(text):
+    assert rows(text) == []
+
+
+def test_age_band_needs_the_age():
+    assert "infant_fever_under_3m" not in rows("my daughter has a temperature of 38.4")
+    assert "infant_fever_under_3m" not in rows("my 8 month old has a temperature of 38.4")
+
+
+@pytest.mark.parametrize("text,months", [
+    ("my 6-week-old son", 6 * 12 / 52), ("I'm 47 and diabetic", 47 * 12), ("a 3 month old baby", 3.0),
+    ("our newborn", 0.5), ("no age here", None),
+])
+def test_age_in_months(text, months):
+    got = age_in_months(text)
+    assert (got is None and months is None) or got == pytest.approx(months)
+
+
+def test_pregnancy():
+    assert is_pregnant("I'm 30 weeks pregnant") and not is_pregnant("I'm not pregnant")
+
+
+def test_mild_keeps_a_finding_from_counting_as_severe():
+    a = assess("a mild headache since yesterday")
+    assert a.mild and [f.concept for f in a.present] == ["headache"]
+    assert not assess("the worst, severe headache, mild nausea").mild
+
+
+def test_a_bad_table_names_the_file_and_the_row(tmp_path):
+    p = tmp_path / "t.toml"
+    p.write_text('[concept.a]\npatterns = ["x"]\n[[row]]\nid = "r1"\nlevel = "soon"\nall = ["a"]\n')
+    with pytest.raises(ValueError, match=r"t\.toml: row r1: level"):
+        Table.load(p)
+    p.write_text('[concept.a]\npatterns = ["x"]\n[[row]]\nid = "r2"\nlevel = "urgent"\nall = ["b"]\n')
+    with pytest.raises(ValueError, match=r"unknown concept 'b'"):
+        Table.load(p)
