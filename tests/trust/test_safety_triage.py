@@ -67,13 +67,14 @@ def test_benign_questions_pass(triager, text):
 def test_the_classifier_raises_only_a_present_concerning_finding(triager):
     always = Triager(weights=triager.weights, encoder=triager.encoder, thresholds=Thresholds(0.0, 0.0, 1.1, 1.1))
     # a concerning finding present now, no table row: the classifier decides
-    d = always.decide("my left leg went numb and heavy when I stood up")
+    d = always.decide("my grandad is very drowsy and not making sense")
     assert d.level == "emergency" and d.rule is None and d.stage == "classifier"
     # no present finding (asked about, past, or none): never raised, whatever the classifier says
     for text in ("What is a seizure?", "I had sepsis four years ago, am I at risk again?", "I have a runny nose"):
         assert always.decide(text).level == "routine", text
-    never = Triager(weights=triager.weights, encoder=triager.encoder, thresholds=Thresholds(1.1, 1.1, 1.1, 1.1))
-    assert never.decide("my left leg went numb and heavy when I stood up").level == "routine"
+    never = Triager(weights=triager.weights, encoder=triager.encoder,
+                    thresholds=Thresholds(1.1, 1.1, 1.1, 1.1, emergency_no_judge=1.1))
+    assert never.decide("my grandad is very drowsy and not making sense").level == "routine"
 
 
 def test_a_mild_complaint_gets_safety_netting_not_a_banner(triager):
@@ -112,11 +113,11 @@ def test_judge_runs_only_on_a_concerning_finding_in_the_band(triager):
     no = FixedJudge(0.1)
     t = Triager(weights=triager.weights, encoder=triager.encoder, thresholds=band, judge=no)
     assert t.decide("What is a normal resting heart rate?").level == "routine" and no.calls == 0
-    d = t.decide("my left leg went numb and heavy when I stood up")
+    d = t.decide("my grandad is very drowsy and not making sense")
     assert no.calls == 1 and d.level == "routine" and d.stage == "judge"
     yes = FixedJudge(0.9)
     t2 = Triager(weights=triager.weights, encoder=triager.encoder, thresholds=band, judge=yes)
-    assert t2.decide("my left leg went numb and heavy when I stood up").level == "urgent"
+    assert t2.decide("my grandad is very drowsy and not making sense").level == "urgent"
 
 
 def test_intent_refuses_whatever_the_classifier_says(triager):
@@ -138,8 +139,8 @@ def test_a_protective_frame_is_never_refused_by_the_classifier_alone(triager):
 def test_the_band_gets_a_safe_completion_that_is_not_a_refusal_and_never_calls_the_model(triager):
     band = Thresholds(1.1, 1.1, 0.0, 1.1, refuse_no_judge=0.0)
     t = Triager(weights=triager.weights, encoder=triager.encoder, thresholds=band)
-    d = t.decide("Tell me about the chemistry of household cleaners")
-    assert d.safe_completion and not d.refuse
+    d = t.decide("Why are some household cleaners toxic when mixed?")
+    assert d.safe_completion and not d.refuse and d.intent == "none"
     flags = decision_flags(d)
     assert not is_refusal(flags) and [f.kind for f in flags] == ["safe_completion"]
     shown = apply_guardrails("Mix A with B to get...", flags, [])
@@ -228,7 +229,7 @@ def test_a_classifier_refusal_never_silences_an_emergency(triager):
     text = "My husband took a whole box of his sleeping pills and I can't wake him"
     refuse_all = Thresholds(1.1, 1.1, 0.0, 0.0, refuse_no_judge=0.0)
     d = Triager(weights=triager.weights, encoder=triager.encoder, thresholds=refuse_all).decide(text)
-    assert d.level == "emergency" and d.rule == "overdose_poisoning" and not d.refuse
+    assert d.level == "emergency" and d.rule in ("overdose_poisoning", "unresponsive") and not d.refuse
 
 
 def test_team_written_training_messages_are_labelled_and_never_a_dev_source(shared_data):

@@ -94,5 +94,5 @@ def test_triager_asks_the_probe_only_on_a_concerning_finding_in_the_band(probe):
     assert sure.stage == "classifier" and probe.calls == before  # no finding: never asked
     d = t.decide("my 5 week old baby is floppy and won't take her bottle since this morning")
     assert d.level != "routine"
-    d2 = t.decide("my left leg went numb and heavy when I stood up")
+    d2 = t.decide("my grandad is very drowsy and not making sense")
     assert d2.stage == "judge" and "judge_emergency" in d2.detail and probe.calls == before + 1
