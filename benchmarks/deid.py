@@ -336,6 +336,10 @@ def report(results: dict[str, Score], detail: str | None, readable: dict[str, Sc
             point = detail.rsplit(", ", 1)[-1].rstrip(")")
             s = readable.get(point, Score())  # only the read folds' errors
             detail += " (read folds only)"
+        elif readable is not None:
+            print(f"\n--detail {detail}: errors are shown for the k-fold medllm rows only (their read "
+                  "folds), so that the lockbox folds stay unread")
+            return
         print(f"\n{detail}: most frequent false positives: {s.fp_words.most_common(40)}")
         print(f"{detail}: most frequent misses: {s.fn_words.most_common(40)}")
 

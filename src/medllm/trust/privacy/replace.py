@@ -48,11 +48,13 @@ class Deidentifier:
     """Detection (`PhiDetector`) + replacement (Presidio's anonymizer). Build once, reuse."""
 
     def __init__(self, detector: PhiDetector | None = None, *, site: SiteLexicon | None = None,
-                 score_threshold: float = 0.35):
+                 score_threshold: float = 0.35, operating_point: str = "recall"):
+        """`operating_point`: "recall" (default: what a gate in front of a remote model should
+        run) or "balanced" (fewer clinical words masked); ignored when `detector` is given."""
         from presidio_anonymizer import AnonymizerEngine
 
         self.detector = detector if detector is not None else PhiDetector(
-            site=site, score_threshold=score_threshold)
+            site=site, score_threshold=score_threshold, operating_point=operating_point)
         self.anonymizer = AnonymizerEngine()
 
     def __repr__(self) -> str:

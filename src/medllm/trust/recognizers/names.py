@@ -104,6 +104,16 @@ class ClinicalNameRecognizer(EntityRecognizer):
                 and not lex.is_clinical(w)
                 and (w in lex.site.names or w in lex.common_names or proper or not lex.near_common(w)))
 
+    def _named_after(self, i: int, toks: list[tuple[int, int, str]], low: list[str], text: str) -> bool:
+        """After a kin word, a rare word one typo from a dictionary word ("dtr Maeve") is a
+        name when what follows it closes the phrase (punctuation, "and", a telling verb), not
+        when a sentence goes on ("son visted today": a misspelling)."""
+        if i + 1 >= len(toks):
+            return True
+        g = text[toks[i][1]:toks[i + 1][0]]
+        return bool(re.search(r"[,.;:()\n-]", g)) or low[i + 1] in INFORMED or low[i + 1] in (
+            "and", "is", "was", "called", "visited", "in", "at", "here", "present", "who", "phoned")
+
     # -- detection ---------------------------------------------------------------------------
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
@@ -145,7 +155,8 @@ class ClinicalNameRecognizer(EntityRecognizer):
             if prev in TITLES and _TITLE_GAP.fullmatch(g) and self._candidate(w, proper or not mixed_case) and (
                     prev != "ms" or toks[i - 1][2] == "Ms"):  # "MS:" is mental status
                 rule.setdefault(i, "title")
-            elif (prev in ROLE_BEFORE or prev in RELATIVE) and _CONTEXT_GAP.fullmatch(g) and self._candidate(w, proper) \
+            elif (prev in ROLE_BEFORE or prev in RELATIVE) and _CONTEXT_GAP.fullmatch(g) and (
+                    self._candidate(w, proper or (prev in RELATIVE and self._named_after(i, toks, low, text)))) \
                     and (proper or w in lex.common_names or not lex.is_common(w)):  # not "dtr died"
                 rule.setdefault(i, "relative" if prev in RELATIVE else "role")
         # an initial and a full stop before a name-like word: "D. Phyl", "q. lander" (not "E. coli")
