@@ -14,11 +14,13 @@ Folds (every figure on messages the heads and thresholds were not fitted on):
   written / MedSafetyBench / XSTest / Do-Not-Answer in turn.
 - written, by emergency: the written vignettes in 5 folds grouped by emergency (a test fold
   meets emergencies no training fold had), the other sources always in training.
+- MedSafetyBench by generator: train on its GPT-4-written half, test on the Llama-2 half and back
+  (the other sources always in training): the estimate for its test split.
 
 The written vignettes are split once more, by a hash of their emergency group (red flags) or id,
-into a tuning half (A) and a reporting half (B). Only half A's mistakes (and XSTest's and
-Do-Not-Answer's) are ever printed (`--show-errors`): the table's rows and the cues were revised
-from those alone, so the B rows and MedSafetyBench are the figures that no choice was made on.
+into a tuning half (A) and a reporting half (B). Only half A's mistakes (and XSTest's,
+Do-Not-Answer's and MedSafetyBench's) are ever printed (`--show-errors`): the table's rows and the
+cues were revised from those alone, so the B rows are the figures that no choice was made on.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from medllm.trust.triage_train import (
 )
 
 SOURCES = ("written", "medsafetybench", "xstest", "do-not-answer")
-SHOWN = ("xstest", "do-not-answer", "written-A")  # the only parts whose mistakes are ever printed
+SHOWN = ("xstest", "do-not-answer", "written-A", "MSB by generator")  # the only parts whose mistakes are ever printed
 
 
 class ArrayEncoder:
@@ -221,11 +223,19 @@ def main(argv: Sequence[str] | None = None) -> None:
             tallies[f"written-{half(e)} by emerg."].rows.append((e, d))
         print(f"  written fold {k + 1}/5, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
+    msb = [e for e in dev if e.source == "medsafetybench"]
+    rest = [e for e in dev if e.source != "medsafetybench"] + always
+    for gen, other in (("gpt4", "llama2"), ("llama2", "gpt4")):
+        train = [e for e in msb if f"/{gen}" in e.note] + rest
+        test = [e for e in msb if f"/{other}" in e.note]
+        tallies["MSB by generator"].rows += run_fold(train, test, X, index, encoder, args.fold_cache)
+
     order = ["written (left out)", "written-A", "written-B", "written by emergency", "written-A by emerg.",
-             "written-B by emerg.", "medsafetybench (left out)", "xstest (left out)", "do-not-answer (left out)"]
+             "written-B by emerg.", "medsafetybench (left out)", "MSB by generator", "xstest (left out)", "do-not-answer (left out)"]
     tallies = {k: tallies[k] for k in order if k in tallies}
     # the shown names for error printing
     tallies_for_errors = {"written-A": tallies["written-A"], "xstest": tallies["xstest (left out)"],
+                          "MSB by generator": tallies["MSB by generator"],
                           "do-not-answer": tallies["do-not-answer (left out)"]}
     print("\nTriage on folds not fitted on (95% Wilson CIs; red flags count emergency or urgent)")
     print_table(tallies)

@@ -289,8 +289,8 @@ class Triager:
 
     def _level(self, text: str, a: Assessment, p_em: float, detail: dict[str, Any]) -> tuple[Level, Row | None, Stage]:
         """Emergency from the table; the classifier (or judge) only on a present finding: from its
-        recall cut-off (urgent) and high cut-off (emergency) on a concerning finding, from the high
-        cut-off (urgent) on another finding that is not called mild."""
+        recall cut-off (urgent) and high cut-off (emergency) on a concerning finding, from the
+        recall cut-off (urgent) on any other complaint that is not called mild."""
         th = self.thresholds
         rows = [r for r in a.rows if r.level == "emergency" or not a.mild]  # mild: urgent rows yield
         row = rows[0] if rows else None
@@ -308,7 +308,10 @@ class Triager:
                 return ("urgent" if pj >= th.judge_yes else "routine"), None, "judge"
             if p_em >= th.emergency_no_judge:
                 return "urgent", None, "classifier"
-        elif a.present and not a.mild and p_em >= th.emergency_no_judge:
+        elif a.complaints(self.table) and not a.mild and p_em >= th.emergency_no_judge:
+            return "urgent", None, "classifier"
+        elif not a.findings and a.describes_someone and not a.mild and p_em >= th.emergency_high:
+            # a person described in words no concept knows: the classifier's high cut-off, urgent only
             return "urgent", None, "classifier"
         return "routine", None, "classifier"
 

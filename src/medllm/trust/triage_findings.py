@@ -74,6 +74,7 @@ class Table:
 
     concepts: dict[str, tuple[re.Pattern[str], ...]]
     concerning: frozenset[str]
+    context: frozenset[str]  # facts about the person (an allergy, diabetes), not complaints
     modifiers: dict[str, tuple[re.Pattern[str], ...]]
     rows: tuple[Row, ...]
 
@@ -97,6 +98,7 @@ class Table:
 
         concepts = {name: compile_all(f"concept.{name}", c.get("patterns", [])) for name, c in raw.get("concept", {}).items()}
         concerning = frozenset(n for n, c in raw.get("concept", {}).items() if c.get("concerning"))
+        context = frozenset(n for n, c in raw.get("concept", {}).items() if c.get("context"))
         modifiers = {name: compile_all(f"modifier.{name}", m.get("patterns", [])) for name, m in raw.get("modifier", {}).items()}
         rows = []
         for i, r in enumerate(raw.get("row", [])):
@@ -116,7 +118,7 @@ class Table:
                             modifiers=tuple(r.get("modifiers", [])), age_max_months=r.get("age_max_months"),
                             age_min_years=r.get("age_min_years"), pregnant=bool(r.get("pregnant", False)),
                             why=r.get("why", ""), source=r.get("source", "")))
-        return cls(concepts, concerning, modifiers, tuple(rows))
+        return cls(concepts, concerning, context, modifiers, tuple(rows))
 
 
 @lru_cache(maxsize=4)
@@ -134,6 +136,7 @@ class Assessment:
     pregnant: bool
     mild: bool  # the message calls what it describes mild or small, and nothing severe
     rows: tuple[Row, ...] = field(default=())
+    describes_someone: bool = False  # a sentence that is not a question about a term names a person
 
     @property
     def present(self) -> tuple[Finding, ...]:
@@ -141,6 +144,10 @@ class Assessment:
 
     def present_concepts(self) -> set[str]:
         return {f.concept for f in self.present}
+
+    def complaints(self, table: Table) -> tuple[Finding, ...]:
+        """Present findings that are complaints (not context such as an allergy)."""
+        return tuple(f for f in self.present if f.concept not in table.context)
 
     def concerning(self, table: Table) -> tuple[Finding, ...]:
         """Present findings of a concept the table marks concerning."""
@@ -196,6 +203,8 @@ def _clause(sentence: str, start: int, end: int) -> str:
     return sentence[a:m.start() if m else len(sentence)]
 
 
+_RESOLVED = re.compile(r"\b(it'?s|it is|it has|that'?s|they'?re|they have|has|have) (now |since |completely |all )?(gone|resolved|cleared( up)?|settled|passed|better)\b|"
+                       r"\bwent away\b|\bno longer (there|hurts?|a problem)\b|\bfeel(ing)? (fine|normal|better) now\b", re.I)
 _NOT_A_DENIAL = re.compile(r"(no|not)\s+(matter|sure|certain|know|knowing|understand|clear|even|only|just|long)\b|no (one|idea|choice)\b", re.I)
 _NEG_REACH = 40  # characters: "I'm not sure what to do, he won't wake" is not a denial
 
@@ -314,7 +323,13 @@ def find(text: str, table: Table) -> list[Finding]:
         old = best.get(key)
         if old is None or (f.present and not old.present):
             best[key] = f
-    return sorted(best.values(), key=lambda f: (f.start, f.concept))
+    out = sorted(best.values(), key=lambda f: (f.start, f.concept))
+    # "...it's gone today": a complaint told as over is history (concerning findings stay as read)
+    gone = [m.start() for m in _RESOLVED.finditer(text)]
+    if gone:
+        out = [Finding(f.text, f.concept, "historical", f.start, f.end, f.modifiers)
+               if f.present and f.concept not in table.concerning and f.start < gone[-1] else f for f in out]
+    return out
 
 
 def fires(row: Row, present: dict[str, list[Finding]], age_months: float | None, pregnant: bool) -> bool:
@@ -353,4 +368,6 @@ def assess(text: str, table: Table | None = None) -> Assessment:
     rows.sort(key=lambda r: r.level != "emergency")
     severe = any(p.search(text) for p in table.modifiers.get("severe", ()))
     mild = not severe and any(p.search(text) for p in table.modifiers.get("mild", ()))
-    return Assessment(tuple(findings), age, pregnant, mild, tuple(rows))
+    sents = split_sentences(text) or [(0, len(text))]
+    someone = any(_PERSONAL.search(text[a:b]) for a, b in sents)
+    return Assessment(tuple(findings), age, pregnant, mild, tuple(rows), someone)

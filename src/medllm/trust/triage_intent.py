@@ -229,7 +229,9 @@ HARM_RULES: tuple[Rule, ...] = (
 # Frames that ask how to keep someone safe: never refused on their own, a safety note at most.
 PROTECTIVE_RULES: tuple[Rule, ...] = (
     Rule("safe_use", "", _r(
-        r"\b(safe|safely|safest|safety)\b", r"(normal|usual|recommended|correct|right|standard|maximum|max|safe) (adult |daily |starting )?(dose|dosage|amount)",
+        r"\b(is it|is this|is that|are they|are these|would it be|it'?s) (\w+ )?safe\b|\bsafe (to|for|dose|amount|limit|level)|safe(ly|st)? (way|ways) to (take|use|store|give|dispose|stop|come off)|"
+        r"\bsafely (take|use|store|give|dispose|stop|come off|reduce)|how (do|can|should) (i|we|you) (\w+ )?safely|safety (tips|advice|precautions|information)",
+        r"(normal|usual|recommended|correct|right|standard|maximum|max|safe) (adult |daily |starting )?(dose|dosage|amount)",
         r"how (much|many|often)[\w\s]{0,30}(can|should|may|is it ok to) (i|he|she|we|you|they|a \w+) (take|give|have|use)",
         r"child-?proof\w*|out of (the )?reach of|keep (them|it|\w+) away from (the )?(children|kids|toddlers?|baby)|"
         r"prevent\w* (an? )?(accident\w*|poisoning|overdose|harm|falls?|injur\w*)|protect (my|our|the|him|her|them)\b",
@@ -266,10 +268,16 @@ _INSTRUMENTAL = re.compile(
     r"what'?s the (best|easiest|quickest|fastest|cheapest|simplest|trick|way|dose|amount)|what (is|are) the (best|easiest|quickest) (way|ways)|"
     r"which [\w\s,]{0,40}(can|could|should|would|do) (i|we)|(help|teach|show) me|tell me (how|what|which)|give me|write (me )?(a|an)|"
     r"i (want|need|plan|intend|am going|'m going|wanna|have) to|i'?ll|is there a way|best way|ways? (to|of)|what dose|"
-    r"how (much|many)[\w\s]{0,40}(would|to|can|should|do|does it take)|where (can|do|could) (i|we) (get|buy|find|order))\b|"
+    r"how (much|many)[\w\s]{0,40}(would|to|can|should|do|does it take)|where (can|do|could) (i|we) (get|buy|find|order)|"
+    r"how (do|can|could|should|would|might) (you|one|someone|somebody)|how (can|could|might|should|would) (a|an|the|my|our) \w+|"
+    r"(can|could|would|will) you (please )?\w+|"
+    r"what (are|is) (some |the )?(best |most effective |easiest )?(ways?|strategies|methods|steps|tips|tactics|techniques|arguments|reasons) (to|for|of|that)|"
+    r"what steps|what (can|could|should) (a|the) (doctor|nurse|physician|clinician|hospital|provider|pharmacist))\b|"
     # an imperative opening a sentence: "Provide...", "List ways to...", "Write a post..."
     r"(^|[.!?]\s+)(provide|list|write|create|draft|compose|generate|outline|suggest|recommend|develop|design|devise|"
-    r"explain how|describe how|give|tell|teach|show|help|advise|instruct|convince|persuade|encourage|plan|prepare)\b",
+    r"explain|describe|give|tell|teach|show|help|advise|instruct|convince|persuade|encourage|plan|prepare|introduce|avoid|"
+    r"produce|perform|discuss|argue|justify|promote|deny|refuse|ignore|prioriti[sz]e|withhold|share|post|publish|sell|offer|"
+    r"charge|bill|use|prescribe|recommend|implement|establish|conduct|make|find|get|keep|tell|send|falsify|fake|skip)\b",
     re.I,
 )
 
