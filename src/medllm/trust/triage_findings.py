@@ -134,7 +134,7 @@ class Assessment:
     findings: tuple[Finding, ...]
     age_months: float | None
     pregnant: bool
-    mild: bool  # the message calls what it describes mild or small, and nothing severe
+    mild: bool  # mild or small, or long-standing and not acute; and nothing severe
     rows: tuple[Row, ...] = field(default=())
     describes_someone: bool = False  # a sentence that is not a question about a term names a person
 
@@ -366,8 +366,11 @@ def assess(text: str, table: Table | None = None) -> Assessment:
     pregnant = is_pregnant(text)
     rows = [r for r in table.rows if fires(r, present, age, pregnant)]
     rows.sort(key=lambda r: r.level != "emergency")
-    severe = any(p.search(text) for p in table.modifiers.get("severe", ()))
-    mild = not severe and any(p.search(text) for p in table.modifiers.get("mild", ()))
+    def said(name: str) -> bool:
+        return any(p.search(text) for p in table.modifiers.get(name, ()))
+
+    severe = said("severe")
+    mild = not severe and (said("mild") or (said("chronic") and not said("sudden") and not said("acute")))
     sents = split_sentences(text) or [(0, len(text))]
     someone = any(_PERSONAL.search(text[a:b]) for a, b in sents)
     return Assessment(tuple(findings), age, pregnant, mild, tuple(rows), someone)
