@@ -171,3 +171,12 @@ def test_recall_kinds_lists_informed_moves_pagers_and_dashed_dates(deidentifier)
                  "HR 80-90 SR, given 1-2 tabs", "CO 5.1 by Fick method", "NS bolus x1000",
                  "sent to floor; per protocol"):
         assert not deidentifier.analyze(text), text
+
+
+def test_shift_date_ranges_and_kin_phrases(deidentifier):
+    """A night shift's two dates are both PHI (not fractions like "1/3-1/2"); a surname before
+    "family" is a name even when it is also a word; a town after "lives ... in"."""
+    found = labels(deidentifier, "NPN 11/30-12/1. KEEP BAKER FAMILY AWARE. Lives with wife in Kingsbury.")
+    assert found.get("11/30-12/1") == "DATE" and found.get("BAKER") == "NAME"
+    assert found.get("Kingsbury") == "LOCATION"
+    assert not deidentifier.analyze("crackles 1/3-1/2 up bilaterally; THE WHOLE FAMILY AWARE")

@@ -33,7 +33,7 @@ complaining back chest abd abdominal incisional ache""".split())
 _DATE_WORDS = frozenset("""
 on since from until till through dated date admitted admit admission discharged started
 begun began placed changed done last next due seen extubated intubated reintubated transferred
-surgery post s p dc d c dc'd c'd dcd dced dc'ed repeat drawn sent day pod as by in
+surgery post s p dc d c dc'd c'd dcd dced dc'ed adm repeat drawn sent day pod as by in
 """.split())
 # Shorthand dates written month-day with a dash: "s/p fall 4-19". Ranges ("2-4 L", "7-3 shift",
 # "HR 80-90") look alike, so a date word must come just before and no unit or count just after.
@@ -45,7 +45,7 @@ inches ft feet percent floor floors blocks drinks ppd pack packs sec secs second
 _VITALS = frozenset("hr rr pcwp pad pas cvp temp sats sat spo2 t k mg ci co svr svo2 ph".split())
 # only words that put an event on a day come before a dashed date ("since", "s/p"; not "until",
 # "due", "at": those come before ranges and times too)
-_DASH_DATE_WORDS = frozenset("""on since s p dc d c dc'd c'd dcd dced dc'ed dated admitted admit
+_DASH_DATE_WORDS = frozenset("""on since s p dc d c dc'd c'd dcd dced dc'ed dated admitted admit adm
 discharged extubated intubated reintubated started placed surgery seen""".split())
 
 
@@ -58,6 +58,10 @@ class ClinicalDateRecognizer(ContextPatternRecognizer):
         NamedPattern("iso", rf"(?<!\d)(?P<v>(?:19|20)\d{{2}}[-/.]{_M}[-/.]{_D})(?!\d)", 0.9),
         NamedPattern("month_day", rf"{_L}(?P<v>(?:1[0-2]|0?[6-9])/(?!10\b){_D}|0?[1-5]/(?:0?[6-9]|1[1-9]|2\d|3[01])){_R}",
                      0.6, context=_DATE_WORDS, veto=_VETO, veto_after=_VETO_AFTER, window=(2, 1)),
+        # a night shift's two days: "3/14-3/15", "11/30-12/1", "12/24-25" (not "1/3-1/2": fractions)
+        NamedPattern("month_day_range", rf"{_L}(?![1-5]/[1-5]-)(?P<v>{_M}/{_D}-(?:{_M}/)?{_D}){_R}", 0.7, veto=_VETO,
+                     veto_after=_VETO_AFTER | _PAIN, window=(2, 1)),
+        NamedPattern("dotted_date", rf"(?<![\d.])(?P<v>{_M}\.{_D}\.{_Y})(?![\d.]\d?)", 0.6, veto=_VETO, window=(2, 0)),
         NamedPattern("month_day_dash", rf"(?<![\w./:-])(?P<v>{_M}-{_D})(?=[ \t]{{0,2}}(?:[.,;:)\n]|$)|"
                      r"[ \t]{1,2}(?i:at|to|with|w|and|for|in|on|from|when|after|s/p|pt|when)\b)", 0.1,
                      context=_DASH_DATE_WORDS, veto=_VETO | _VITALS, veto_after=_VETO_AFTER | _DASH_VETO_AFTER,

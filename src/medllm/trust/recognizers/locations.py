@@ -139,9 +139,15 @@ class ClinicalLocationRecognizer(EntityRecognizer):
                     and (saint in lex.common_names or not lex.is_common(saint)):  # not "1ST DEGREE"
                 out.append((toks[i][0], toks[i + 1][1], "saint"))
             # "lives in Catonsville", "moved to Towson"
-            if w in RESIDENCE and i + 2 < n and low[i + 1] in ("in", "to", "near", "at") \
-                    and self._proper(low[i + 2]) and not lex.is_common(low[i + 2]):
-                out.append((toks[i + 2][0], toks[i + 2][1], "residence"))
+            # (up to two words between: "lives nearby in X", "lives with wife in X")
+            for k in range(i + 1, min(i + 4, n - 1)):
+                if w not in RESIDENCE or "\n" in text[toks[i][1]:toks[k][0]]:
+                    break
+                if low[k] in ("in", "to", "near", "at"):
+                    if self._proper(low[k + 1]) and not lex.is_common(low[k + 1]) \
+                            and (not mixed_case or k == i + 1 or toks[k + 1][2][0].isupper() or low[k + 1] in lex.places):
+                        out.append((toks[k + 1][0], toks[k + 1][1], "residence"))
+                    break
             # "transferred to X": X and the proper words right after it
             if w in MOVE and i + 2 < n and low[i + 1] in MOVE_PREP and text[toks[i + 2][0] - 1] in " \t\n(\"'" \
                     and self._moved_to(low[i + 2], toks[i + 2][2], mixed_case):

@@ -192,7 +192,8 @@ class ClinicalNameRecognizer(EntityRecognizer):
         # context after: "Jacobson, RN", "Hank Przybylo (son)"
         for i in range(n - 1):
             if low[i + 1] == "family" and gap(i) == " " and self._candidate(low[i]) \
-                    and not lex.is_common(low[i]) and low[i] not in lex.medical_words:
+                    and (not lex.is_common(low[i]) or low[i] in lex.common_names) \
+                    and low[i] not in lex.medical_words:  # a surname that is also a word, too
                 rule.setdefault(i, "relative")  # "KEEP ROMERO FAMILY AWARE"
             if low[i + 1] in RELATIVE and _KIN_AFTER_GAP.fullmatch(gap(i)) and self._candidate(low[i]) \
                     and ((mixed_case and toks[i][2][0].isupper()) or low[i] in lex.common_names

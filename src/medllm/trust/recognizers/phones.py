@@ -21,7 +21,7 @@ class ClinicalPhoneRecognizer(ContextPatternRecognizer):
                      context=_PAGER, window=(3, 0)),
         NamedPattern("spaced_number", r"(?<![\d.])(?P<v>\d{3}\s\d{3}\s\d{4,5})(?!\d|\.\d)", 0.7),
         # a pager or extension word right before the digits: "pgr #4-1234", "ext. 5678"
-        NamedPattern("pager_word", r"(?i:\b(?:(?:pager|pgr|pg|beeper|bpr|beep|ext|extension)\.?[ \t]{0,2}"
+        NamedPattern("pager_word", r"(?i:\b(?:(?:pager|pgr|pg|page|beeper|bpr|beep|ext|extension)\.?[ \t]{0,2}"
                      r"(?:#|no\.?|num(?:ber)?)?[ \t]{0,2}:?[ \t]{0,2}))(?P<v>\d{1,2}-\d{4,5}|\d{4,6})"
                      r"(?!\d|[./:]\d|\s?(?:mg|ml|cc|mcg|units?|l|hrs?|kg|%))", 0.6),
         NamedPattern("bare_ten", r"(?<![\d.])(?P<v>\d{10})(?!\d|\.\d)", 0.1, context=_PAGER, window=(3, 0)),
