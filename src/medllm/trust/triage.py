@@ -288,9 +288,11 @@ class Triager:
         }
 
     def _level(self, text: str, a: Assessment, p_em: float, detail: dict[str, Any]) -> tuple[Level, Row | None, Stage]:
-        """Emergency from the table; the classifier (or judge) only on a present finding: from its
-        recall cut-off (urgent) and high cut-off (emergency) on a concerning finding, from the
-        recall cut-off (urgent) on any other complaint that is not called mild."""
+        """Emergency from the table; the classifier (or judge) only on what the person has now:
+        from its recall cut-off (urgent) and high cut-off (emergency) on a concerning finding; to
+        urgent from the recall cut-off on another complaint not called mild or long-standing; to
+        urgent from the high cut-off on a person described in words no concept knows, and then
+        only when the message says how bad or how fast (severe, sudden, within hours)."""
         th = self.thresholds
         rows = [r for r in a.rows if r.level == "emergency" or not a.mild]  # mild: urgent rows yield
         row = rows[0] if rows else None
@@ -310,7 +312,7 @@ class Triager:
                 return "urgent", None, "classifier"
         elif a.complaints(self.table) and not a.mild and p_em >= th.emergency_no_judge:
             return "urgent", None, "classifier"
-        elif not a.findings and a.describes_someone and not a.mild and p_em >= th.emergency_high:
+        elif not a.findings and a.describes_someone and a.acute and not a.mild and p_em >= th.emergency_high:
             # a person described in words no concept knows: the classifier's high cut-off, urgent only
             return "urgent", None, "classifier"
         return "routine", None, "classifier"
@@ -347,9 +349,10 @@ class Triager:
         if at_risk:
             advice.append(CRISIS_ADVICE)
         if level != "routine":
+            named = sorted({f.concept.replace("_", " ") for f in a.complaints(self.table)})
             why = row.why if row is not None else (
-                "findings present now (" + ", ".join(sorted({f.concept.replace('_', ' ') for f in a.concerning(self.table)}))
-                + ") that resemble emergencies")
+                f"findings present now ({', '.join(named)}) in a message that resembles emergencies" if named
+                else "a person described in words that resemble emergencies")
             detail["emergency_reason"] = why
             if row is not None:
                 detail["rule_source"] = row.source

@@ -137,6 +137,7 @@ class Assessment:
     mild: bool  # mild or small, or long-standing and not acute; and nothing severe
     rows: tuple[Row, ...] = field(default=())
     describes_someone: bool = False  # a sentence that is not a question about a term names a person
+    acute: bool = False  # the message says how bad or how fast: severe, sudden, or within hours
 
     @property
     def present(self) -> tuple[Finding, ...]:
@@ -373,4 +374,5 @@ def assess(text: str, table: Table | None = None) -> Assessment:
     mild = not severe and (said("mild") or (said("chronic") and not said("sudden") and not said("acute")))
     sents = split_sentences(text) or [(0, len(text))]
     someone = any(_PERSONAL.search(text[a:b]) for a, b in sents)
-    return Assessment(tuple(findings), age, pregnant, mild, tuple(rows), someone)
+    acute = severe or said("sudden") or said("acute")
+    return Assessment(tuple(findings), age, pregnant, mild, tuple(rows), someone, acute)
