@@ -10,14 +10,18 @@ Emergency comes from what the person has now, refusal from what they want:
    level and names itself as the decision's `rule`.
 2. **Classifier** (always): logistic-regression heads over the packaged all-MiniLM-L6-v2
    sentence embedding (`triage_weights.npz`, `make triage-weights`). It adds evidence only where
-   a present *concerning* finding is (a message about a term, a past event or a mild complaint is
-   never raised by it): urgent from the recall cut-off, emergency from the high one.
+   the person has something now: on a present *concerning* finding, urgent from its recall
+   cut-off and emergency from its high one; on another present complaint, urgent from the recall
+   cut-off; on a person described in words no concept knows, urgent from the high cut-off when
+   the message says how bad or how fast. A question about a term, a past event, or a mild or
+   long-standing complaint is never raised by it.
 3. **Intent** (`medllm.trust.triage_intent`): explicit harm cues refuse (harm to someone,
    illegitimate drug or record access, falsification, covert administration, self-harm methods,
-   dangerous self-treatment); the classifier's p(harmful) refuses alone only above its high
-   cut-off and never against a protective frame (dosing, storage, first aid, one's own records,
-   quitting); in between, the answer is a **safe completion**: general safety information and
-   where to get help, never a method, and not a refusal.
+   dangerous self-treatment). The classifier's p(harmful) refuses a request to act ("how do I",
+   "give me", an imperative) from its recall cut-off, anything from its high one, never a
+   protective frame (dosing, storage, first aid, one's own records, quitting, seeing a clinician);
+   the rest of its band gets a **safe completion**: general safety information and where to get
+   help, never a method, not a refusal.
 4. **Judge** (optional, `triage_judge` setting; off by default): the probe or a local model,
    asked only when a concerning finding is present and p(emergency) is in the uncertain band.
 
