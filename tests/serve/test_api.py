@@ -177,6 +177,19 @@ def test_text_with_nothing_visible_is_refused(served, auth):
     assert ok.status_code == 200
 
 
+def test_the_schema_says_how_long_a_question_the_model_takes(served, auth):
+    doc = get(f"{served.url}/openapi.json", headers=auth).json()
+    limit = doc["components"]["schemas"]["AskRequest"]["properties"]["question"]["maxLength"]
+    assert limit == 2048 - 64 - 512  # the model's window, less the answer cap and the prompt around it
+    assert doc["components"]["schemas"]["AskRequest"]["properties"]["strategy"]["anyOf"][0]["enum"] == ["direct", "cot"]
+    long = post(f"{served.url}/v1/ask", headers=auth, json={"question": "word " * (limit // 5 + 1)})
+    assert long.status_code == 422 and long.json()["error"]["param"] == "question"
+    # an error of any route is documented with the error object
+    ops = doc["paths"]["/v1/triage"]["post"]["responses"]
+    assert {"401", "413", "422", "429"} <= set(ops)
+    assert ops["401"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
+
+
 def test_limits_body_size_rate_and_queue(served, auth):
     big = post(f"{served.url}/v1/deid", headers=auth, json={"text": "x" * 70_000})
     assert big.status_code == 413 and big.json()["error"]["code"] == "body_too_large"

@@ -46,6 +46,7 @@ from medllm.serve.errors import ApiError, error_body, responses, scrub
 from medllm.serve.keys import ApiKey, KeyStore
 from medllm.serve.limits import AuthFailures, Busy, Cancelled, ModelQueue, RateLimiter
 from medllm.serve.schemas import (
+    MAX_TEXT,
     AskRequest,
     ChatChoice,
     ChatCompletion,
@@ -76,6 +77,7 @@ log = logging.getLogger("medllm.serve")
 # Work units of one answering request besides its max_tokens (prompt, retrieval, triage,
 # checks), in budget tokens: admission estimates a request as (max_tokens + this) units.
 OVERHEAD_UNITS = 32
+PROMPT_RESERVE = 512  # tokens of a prompt besides the question (instructions, template); evidence is fitted
 _KEYED_OPS = ("/metrics", "/openapi.json", "/docs", "/redoc")
 _CALLS = {"note": 4, "summary": 1, "section": 1}  # model calls of a generation job, for admission
 
@@ -312,6 +314,12 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
     # the service's view of the session: the same parts, the model behind the finish recorder
     session = dataclasses.replace(session, model=recorder, owns_model=False)
     cap = cfg.max_tokens or session.params.max_tokens
+    # The longest text the model is given, in characters: what fits its context window with the
+    # answer and the prompt around it, counting a character as at most one token (true of
+    # ordinary text; rarer scripts can take more, and then get the documented 422). The schema
+    # says this limit, so a schema-valid question is one the model can take.
+    window = getattr(session.model.info, "context_window", 0) or 0
+    model_chars = min(MAX_TEXT, max(256, window - cap - PROMPT_RESERVE)) if window else MAX_TEXT
     queue = ModelQueue(cfg.queue_size, deadline_s=cfg.timeout_s, name="model")
     tools = ModelQueue(max(cfg.queue_size, 4), deadline_s=cfg.timeout_s, prior_s_per_unit=0.5, name="tools")
     limiter = RateLimiter(cfg.rate_per_minute, cfg.burst)
@@ -421,6 +429,11 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
             p, max_tokens=min(max_tokens or p.max_tokens, cap),
             temperature=p.temperature if temperature is None else temperature,
             top_p=p.top_p if top_p is None else top_p, seed=p.seed if seed is None else seed)
+
+    def fits(text: str, param: str) -> None:
+        if len(text) > model_chars:
+            raise ApiError(422, f"{param}: longer than the {model_chars} characters this model takes",
+                           code="string_too_long", param=param)
 
     def strategy_for(name: str | None) -> str:
         if name is None:
@@ -555,6 +568,11 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
         if pipe is None:
             raise ApiError(404, f"no model {req.model!r} here; GET /v1/models lists them", code="model_not_found",
                            param="model")
+        for i, m in enumerate(req.messages):
+            if isinstance(m.content, str):
+                fits(m.content, f"messages.{i}.content")
+            for j, part in enumerate(m.content if isinstance(m.content, list) else []):
+                fits(part.text, f"messages.{i}.content.{j}.text")
         question = req.question() or ""
         params = params_for(req.max_completion_tokens or req.max_tokens, req.temperature, req.top_p, req.seed)
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
@@ -598,6 +616,7 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
     async def ask(req: AskRequest, request: Request) -> Answer:
         """The ask pipeline: the `Answer` with evidence, citations, confidence and flags
         (`metadata.finish_reason`: `length` when the answer was cut by max_tokens)."""
+        fits(req.question, "question")
         fut, job = submit_ask(request, req.question, strategy_for(req.strategy), params_for(req.max_tokens),
                               options=req.options, k=req.k)
         done = await wait(request, fut, job)
@@ -611,6 +630,7 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
         `token` (text as it is written), then `answer` (the full `Answer`) or `error` (OpenAI's
         error object's `error`)."""
         strategy = strategy_for(req.strategy)
+        fits(req.question, "question")
         decision = await run_tool(lambda: session.triager().decide(req.question.strip()))
         flags = decision_flags(decision)  # sent first; the pipeline reuses the decision
 
@@ -634,6 +654,7 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
         gate and audit log as ask, in the model's queue: the `Answer` holds the document."""
         from medllm.tasks.gen.pipeline import generate
 
+        fits(req.text, "text")
         state = request.scope.setdefault("state", {})
         params = params_for(req.max_tokens)  # the server's token cap holds per model call
 
@@ -799,10 +820,18 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
         if app.openapi_schema is None:
             doc = base_openapi()
             # what this server serves, so schema-valid means servable
-            props = doc.get("components", {}).get("schemas", {}).get("AskRequest", {}).get("properties", {})
+            comps = doc.get("components", {}).get("schemas", {})
+            props = comps.get("AskRequest", {}).get("properties", {})
             if "strategy" in props:
                 props["strategy"] = {"anyOf": [{"type": "string", "enum": list(cfg.strategies)}, {"type": "null"}],
                                      "title": "Strategy", "description": "one of the server's strategies"}
+            for name, field in (("AskRequest", "question"), ("GenerateRequest", "text"), ("TextPart", "text")):
+                if field in comps.get(name, {}).get("properties", {}):
+                    comps[name]["properties"][field]["maxLength"] = model_chars
+            content = comps.get("ChatMessage", {}).get("properties", {}).get("content", {})
+            for alt in content.get("anyOf", []):
+                if alt.get("type") == "string":
+                    alt["maxLength"] = model_chars
             app.openapi_schema = doc
         return app.openapi_schema
 

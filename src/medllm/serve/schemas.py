@@ -192,7 +192,7 @@ class AskRequest(BaseModel):
     model_config = STRICT
 
     question: Text
-    options: list[_short(2000)] | None = Field(default=None, max_length=10,  # type: ignore[valid-type]
+    options: list[_short(2000)] | None = Field(default=None, min_length=2, max_length=10,  # type: ignore[valid-type]
                                                description="multiple-choice options, in order")
     strategy: str | None = Field(default=None, max_length=100, description="one of the server's strategies (GET /v1/models)")
     max_tokens: _int(1) | None = None  # type: ignore[valid-type]
