@@ -18,6 +18,12 @@ Sets (all dev data from ../shared/data, sliced in file order; --n items each):
   dangerous answers (a question whose verdict is avoid answered with neither an avoid nor a
   caution verdict) counted apart.
 
+--ask-latency N: the whole `ask` pipeline (triage, medication check, evidence strategy over the
+default index, the knowledge graph for query expansion, streaming) on the first N K-QA dev
+questions, one process: time to the first streamed piece that carries a citation [n] (or, when
+the answer falls back, its first piece), whole answer time, and the process's peak RSS
+(getrusage ru_maxrss, which includes loading the model, MiniLM, the graph and the triage judge).
+
 --judge-kqa: the entailment judges' agreement on pairs nobody on the team wrote: positives are each
 K-QA dev question's must-have statements against its own physician answer (the statements were
 written from that answer); negatives are the same statements against the physician answer of
@@ -66,6 +72,39 @@ def medsafety_items(n: int) -> list[dict]:
     return rows[:n]
 
 
+def ask_latency(model: str, n: int, index: str | None, graph: bool) -> None:
+    import resource
+    import statistics
+
+    from medllm.session import Session
+
+    rows = [json.loads(x) for x in (DATA / "kqa" / "kqa_dev.jsonl").read_text().splitlines() if x.strip()][:n]
+    t = time.perf_counter()
+    knowledge = ["retriever", "graph"] if graph else ["retriever"]
+    with Session.open(model, strategy="evidence", knowledge=knowledge, index=index, audit=False) as s:
+        t_open = time.perf_counter() - t
+        firsts, totals, toks = [], [], []
+        for r in rows:
+            marks: list[float] = []
+            t0 = time.perf_counter()
+
+            def on(piece: str, t0: float = t0, marks: list[float] = marks) -> None:
+                if not marks and (re.search(r"\[\d+\]", piece) or piece.startswith(("I could not", "No passage", "The sources"))):
+                    marks.append(time.perf_counter() - t0)
+
+            a = s.ask(r["Question"], k=3, on_token=on)
+            totals.append(time.perf_counter() - t0)
+            firsts.append(marks[0] if marks else totals[-1])
+            toks.append(a.cost.prompt_tokens)
+            print(f"  {r['id']}: first cited {firsts[-1]:.1f} s, whole {totals[-1]:.1f} s, prompt {a.cost.prompt_tokens} tok, "
+                  f"confidence {a.confidence}, fallback {a.metadata.get('fallback')}", flush=True)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"ask latency, {model}, {n} K-QA dev questions, graph {'on' if graph else 'off'}: open {t_open:.1f} s; "
+          f"first cited piece median {statistics.median(firsts):.1f} s (max {max(firsts):.1f}); whole answer median "
+          f"{statistics.median(totals):.1f} s (max {max(totals):.1f}); prompt tokens median {statistics.median(toks):.0f}; "
+          f"peak RSS {rss:.0f} MB")
+
+
 def judge_kqa() -> None:
     from medllm.knowledge.retrievers import Embedder
     from medllm.trust.grounding import EmbeddingJudge
@@ -112,9 +151,14 @@ def main() -> None:
     ap.add_argument("--graph", action="store_true", help="expand evidence queries with the knowledge graph")
     ap.add_argument("--out", default="build/answers.jsonl")
     ap.add_argument("--judge-kqa", action="store_true", help="entailment judge agreement on K-QA pairs, then stop")
+    ap.add_argument("--ask-latency", type=int, default=0, help="time ask on the first N K-QA questions, then stop")
+    ap.add_argument("--no-graph-in-ask", action="store_true", help="--ask-latency without the knowledge graph")
     args = ap.parse_args()
     if args.judge_kqa:
         judge_kqa()
+        return
+    if args.ask_latency:
+        ask_latency(args.model, args.ask_latency, args.clinical_index, not args.no_graph_in_ask)
         return
 
     from medllm.config import load_settings

@@ -50,14 +50,14 @@ def norm(text: str) -> str:
     return " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
 
 
-def answer_items(data: Path, mcqa_n: int) -> list[tuple[str, str, str, int]]:
+def answer_items(data: Path, mcqa_n: int, medqa_n: int = 10_000) -> list[tuple[str, str, str, int]]:
     """(dataset, question, gold answer text, fold) for MedQA dev and the first `mcqa_n` MedMCQA
     dev rows; gold answers of fewer than 2 characters or pure numbers are left out (they match
     anywhere)."""
     import json
 
     out = []
-    for i, line in enumerate((data / "medqa" / "medqa_dev.jsonl").read_text().splitlines()):
+    for i, line in enumerate((data / "medqa" / "medqa_dev.jsonl").read_text().splitlines()[:medqa_n]):
         r = json.loads(line)
         out.append(("medqa", r["question"], r["answer"], i % 2))
     for i, line in enumerate((data / "medmcqa" / "dev_a.jsonl").read_text().splitlines()[:mcqa_n]):
@@ -72,7 +72,7 @@ def answer_recall(args) -> None:
     from medllm.knowledge.index import load_index
 
     ks = (1, 3, 5, 10)
-    items = answer_items(Path(args.data_root), args.mcqa_n)
+    items = answer_items(Path(args.data_root), args.mcqa_n, args.medqa_n)
     graph = None
     if args.graph:
         from medllm.knowledge.kg.graph import load_default_graph
@@ -85,24 +85,35 @@ def answer_recall(args) -> None:
     if args.clinical_index:
         c = load_index(args.clinical_index)
         runs += [("clinical", "bm25", c.bm25), ("clinical", "dense", c.dense), ("clinical", "hybrid", c)]
-        runs.append(("clinical", "rerank, no floor" + (", expanded" if graph else ""),
-                     ClinicalRetriever(c, graph, floor=-1.0, per_doc=10)))
-        runs.append(("clinical", "rerank+floor" + (", expanded" if graph else ""), ClinicalRetriever(c, graph)))
-    print(f"items: MedQA dev {sum(d == 'medqa' for d, *_ in items)}, MedMCQA dev_a first {args.mcqa_n} -> "
+        # one rerank run scores both: the top 10 without a floor, and the top 10 of those above it
+        runs.append(("clinical", "rerank" + (", expanded" if graph else ""), ClinicalRetriever(c, graph)))
+    print(f"items: MedQA dev first {args.medqa_n} -> {sum(d == 'medqa' for d, *_ in items)}, MedMCQA dev_a first {args.mcqa_n} -> "
           f"{sum(d == 'medmcqa' for d, *_ in items)} (gold answers that are numbers or 1 character left out)")
-    print(f"{'index':<9} {'retriever':<28} {'set':<8} {'fold':<4} " + " ".join(f"{'R@' + str(k):>6}" for k in ks)
+    print(f"{'index':<9} {'retriever':<36} {'set':<8} {'fold':<4} " + " ".join(f"{'R@' + str(k):>6}" for k in ks)
           + f" {'passages':>8} {'ms/q':>6}")
+    table = []
     for index_name, label, ret in runs:
-        found = {k: {} for k in ks}
-        shown: dict = {}
+        variants = [(label, None)] if not isinstance(ret, ClinicalRetriever) else \
+            [(label + ", no floor", -1.0), (label + f", floor {ret.floor}", ret.floor)]
+        found = {v: {k: {} for k in ks} for v, _ in variants}
+        shown: dict = {v: {} for v, _ in variants}
         t = time.perf_counter()
         for j, (ds, q, gold, fold) in enumerate(items):
-            hits = ret.search(q, max(ks))
             g = norm(gold)
-            for k in ks:
-                found[k][j] = any(g in norm(h.passage.title + " " + h.passage.text) for h in hits[:k])
-            shown[j] = len(hits)
+            if isinstance(ret, ClinicalRetriever):
+                scored = ret.scored(q, 30, floor=-1.0)
+                lists = {variants[0][0]: [h for h, _ in scored][:10],
+                         variants[1][0]: [h for h, c in scored if c >= ret.floor][:10]}
+            else:
+                lists = {label: ret.search(q, max(ks))}
+            for v, hits in lists.items():
+                for k in ks:
+                    found[v][k][j] = any(g in norm(h.passage.title + " " + h.passage.text) for h in hits[:k])
+                shown[v][j] = len(hits)
         ms = (time.perf_counter() - t) * 1000 / max(len(items), 1)
+        for v, _ in variants:
+            table.append((index_name, v, found[v], shown[v], ms))
+    for index_name, label, found, shown, ms in table:
         for ds in ("medqa", "medmcqa"):
             for fold in (0, 1):
                 js = [j for j, it in enumerate(items) if it[0] == ds and it[3] == fold]
@@ -110,7 +121,7 @@ def answer_recall(args) -> None:
                     continue
                 row = " ".join(f"{sum(found[k][j] for j in js) / len(js):>6.3f}" for k in ks)
                 mean_p = sum(min(shown[j], 10) for j in js) / len(js)
-                print(f"{index_name:<9} {label:<28} {ds:<8} {'AB'[fold]:<4} {row} {mean_p:>8.1f} {ms:>6.0f}")
+                print(f"{index_name:<9} {label:<36} {ds:<8} {'AB'[fold]:<4} {row} {mean_p:>8.1f} {ms:>6.0f}")
 
 
 def main() -> None:
@@ -120,6 +131,7 @@ def main() -> None:
     ap.add_argument("--ontology-index", default=None)
     ap.add_argument("--clinical-index", default=None)
     ap.add_argument("--mcqa-n", type=int, default=300)
+    ap.add_argument("--medqa-n", type=int, default=10_000, help="first N MedQA dev items (default all 425)")
     ap.add_argument("--graph", action="store_true", help="expand queries with the concepts the graph links")
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "medquad" / "medquad.jsonl"))
     ap.add_argument("--docs", type=int, default=1000)
