@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q --upgrade pip
 	@# The CPU build of torch first, from local disk: anything that needs torch then reuses it.
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[test,bench,train]'
+	$(PIP) install -q -e '.[test,bench,train,ray,milvus]'
 	touch $@
 
 install: $(VENV)/.installed

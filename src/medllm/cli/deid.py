@@ -54,6 +54,11 @@ def register(app: typer.Typer) -> None:
         site_lexicon: Path | None = typer.Option(None, help="site lexicon JSON (staff names, local places) from "
                                                             "`medllm deid-learn`; default $MEDLLM_HOME/site_lexicon.json if any"),
         force: bool = typer.Option(False, help="redo files an earlier run finished"),
+        runner: str = typer.Option("local", help="local (this process) or ray (PHI detection on Ray "
+                                   "workers; same output): `pip install 'medllm[ray]'`"),
+        ray_address: str | None = typer.Option(None, help="ray: 'auto' or ray://HOST:10001; default: "
+                                               "a local Ray cluster for this command"),
+        workers: int | None = typer.Option(None, help="ray: worker processes (one detector each)"),
     ) -> None:
         """De-identify notes: PHI found by Presidio + clinical recognizers, replaced per --mode.
         Writes each input to the same relative path under --out and prints per-category counts
@@ -61,8 +66,10 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from medllm.config import load_settings
-        from medllm.trust.privacy import MODES, Deidentifier, PrivacyGate, SiteLexicon
-        from medllm.trust.privacy.batch import collect_inputs, deidentify_files, ledger_session
+        from medllm.runners import get_runner
+        from medllm.runners.deid import DeidJob
+        from medllm.trust.privacy import MODES, SiteLexicon
+        from medllm.trust.privacy.batch import collect_inputs, ledger_session
         from medllm.trust.recognizers import PHI_LABELS
 
         if mode not in MODES:
@@ -82,13 +89,17 @@ def register(app: typer.Typer) -> None:
         vault_path = None if no_vault else (vault or load_settings().home / "vault.sqlite")
         session_id = session or (None if force or no_vault else ledger_session(out_root))
         site = SiteLexicon.load(site_lexicon) if site_lexicon else None
-        with console.status("loading PHI detectors (Presidio + clinical word lists) ..."):
-            gate = PrivacyGate(Deidentifier(site=site), mode=mode, vault=vault_path,  # type: ignore[arg-type]
-                               session_id=session_id, seed=seed)
+        try:
+            run = get_runner(runner, address=ray_address, workers=workers)
+        except ValueError as e:
+            raise UserError(str(e)) from None
         with progress_bar("deid") as bar:
             task = bar.add_task("deid", total=len(tasks))
-            rep = deidentify_files(tasks, out_root, gate, fields=keys, patient_field=patient_field,
-                                   force=force, progress=lambda done, total: bar.update(task, completed=done))
+            job = DeidJob(tasks, out_root, mode=mode, vault=vault_path, session_id=session_id, seed=seed,
+                          fields=keys, patient_field=patient_field, site=site, force=force,
+                          progress=lambda done, total: bar.update(task, completed=done))
+            rep = run.run(job)
+        gate = job.gate
         table = Table(title=f"PHI replaced ({mode})")
         table.add_column("category")
         table.add_column("count", justify="right")
@@ -102,4 +113,8 @@ def register(app: typer.Typer) -> None:
             head += f", {rep.skipped} skipped (finished by an earlier run; --force to redo)"
         vault_note = (f"vault {vault_path} session {gate.session.id}"
                       if vault_path is not None and mode in ("surrogate", "shift") else "")
-        print_batch_report(head, chars=rep.chars, seconds=rep.seconds, notes=[vault_note], failed=rep.failed)
+        stats = run.last
+        runner_note = (f"ray: {stats.workers} worker(s), {stats.wall_seconds:.1f} s wall "
+                       f"({stats.startup_seconds:.1f} s starting)" if stats and stats.runner == "ray" else "")
+        print_batch_report(head, chars=rep.chars, seconds=rep.seconds, notes=[vault_note, runner_note],
+                           failed=rep.failed)

@@ -52,7 +52,8 @@ class RayRunner:
         self.address = address
         self.workers = workers
         self.last: RunStats[Any] | None = None
-        self.actors: list[Any] = []  # the live worker actors during a run (tests kill one)
+        self.actors: list[Any] = []  # the live worker actors during a run
+        self.worker_pids: list[int] = []  # their process ids (the benchmark kills one mid-run)
 
     def _start(self) -> bool:
         """Connect to (or start) a cluster; True when this run started it (and must stop it)."""
@@ -86,7 +87,7 @@ class RayRunner:
             spec = job.worker_spec()
             actor_cls = ray.remote(num_cpus=1, max_restarts=RESTARTS, max_task_retries=RESTARTS)(_Worker)
             self.actors = [actor_cls.remote(spec) for _ in range(min(n, len(units)))]
-            ray.get([a.ready.remote() for a in self.actors])  # models loaded: what follows is the work
+            self.worker_pids = ray.get([a.ready.remote() for a in self.actors])  # models loaded
             stats.startup_seconds = time.perf_counter() - t0
             window = WINDOW_PER_WORKER * len(self.actors)
             queue: deque[tuple[str, Any]] = deque()  # (unit key, object ref), in unit order
