@@ -44,3 +44,13 @@ def test_build_default_kb_bm25_only(kg, tmp_path: Path) -> None:
     assert "ICD10CM:Q87.40" in {h.passage.id for h in r.search("Marfan syndrome", 5)}
     assert r.store.by_id("OMIM:154700") is not None
     assert r.search("unspecified asthma uncomplicated", 3)[0].passage.id.startswith("ICD10CM:J45")
+
+
+def test_icd_notes_given_as_one_string_are_not_spelt_out(kg) -> None:
+    # simple-icd-10-cm returns some notes as a string, not a list; joining it letter by letter
+    # wrote "c; o; d; e" into the passage
+    from medllm.knowledge.default_kb import _icd_passage
+
+    text = _icd_passage(kg, "ICD10CM:A15-A19").text
+    assert "Use additional code: code, if applicable, for associated cachexia" in text
+    assert "; o; " not in text
