@@ -24,6 +24,11 @@ questions, one process: time to the first streamed piece that carries a citation
 the answer falls back, its first piece), whole answer time, and the process's peak RSS
 (getrusage ru_maxrss, which includes loading the model, MiniLM, the graph and the triage judge).
 
+--medsafety-checker: the medication check alone (no model) on the medication-safety dev
+questions: its verdict (avoid / caution from what it finds; ok when it finds nothing) against
+the gold verdict, and avoid questions it calls ok. Nothing in the check was written or tuned
+from these questions; they were first run through it after it was written.
+
 --judge-kqa: the entailment judges' agreement on pairs nobody on the team wrote: positives are each
 K-QA dev question's must-have statements against its own physician answer (the statements were
 written from that answer); negatives are the same statements against the physician answer of
@@ -105,6 +110,25 @@ def ask_latency(model: str, n: int, index: str | None, graph: bool) -> None:
           f"peak RSS {rss:.0f} MB")
 
 
+def medsafety_checker() -> None:
+    from collections import Counter
+
+    from medllm.trust.medication import check_medication
+
+    items = medsafety_items(1000)
+    right = dangerous = 0
+    confusion: Counter = Counter()
+    for it in items:
+        rep = check_medication(it["question"])
+        v = rep.verdict or "ok"
+        right += v == it["verdict"]
+        dangerous += it["verdict"] == "avoid" and v == "ok"
+        confusion[(it["verdict"], v)] += 1
+    print(f"medication check alone on {len(items)} medsafety dev questions: right {right}/{len(items)}, "
+          f"avoid called ok {dangerous}")
+    print("  gold -> checker: " + ", ".join(f"{g}->{v} {n}" for (g, v), n in sorted(confusion.items())))
+
+
 def judge_kqa() -> None:
     from medllm.knowledge.retrievers import Embedder
     from medllm.trust.grounding import EmbeddingJudge
@@ -153,7 +177,11 @@ def main() -> None:
     ap.add_argument("--judge-kqa", action="store_true", help="entailment judge agreement on K-QA pairs, then stop")
     ap.add_argument("--ask-latency", type=int, default=0, help="time ask on the first N K-QA questions, then stop")
     ap.add_argument("--no-graph-in-ask", action="store_true", help="--ask-latency without the knowledge graph")
+    ap.add_argument("--medsafety-checker", action="store_true", help="score the medication check alone, then stop")
     args = ap.parse_args()
+    if args.medsafety_checker:
+        medsafety_checker()
+        return
     if args.judge_kqa:
         judge_kqa()
         return
