@@ -51,6 +51,8 @@ def test_every_error_reaches_the_client_as_openais_error_object(served, serve_ap
     with pytest.raises(openai.RateLimitError) as e:
         limited.models.list()
     assert e.value.code == "rate_limit_exceeded" and int(e.value.response.headers["Retry-After"]) >= 1
+    with pytest.raises(openai.RateLimitError):  # a stream refused before it starts is a plain 429
+        limited.chat.completions.create(model="medllm-direct", messages=Q, stream=True)
 
     bad_json = httpx.post(f"{served.url}/v1/chat/completions", content=b'{"model": ', timeout=30,
                           headers={"Authorization": f"Bearer {served.key}", "Content-Type": "application/json"})
