@@ -8,7 +8,6 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
 
 def post(url: str, **kw) -> httpx.Response:
     return httpx.post(url, timeout=180, **kw)  # a loaded CI machine is slow; a hang still fails
