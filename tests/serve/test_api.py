@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+
 def post(url: str, **kw) -> httpx.Response:
     return httpx.post(url, timeout=180, **kw)  # a loaded CI machine is slow; a hang still fails
 
