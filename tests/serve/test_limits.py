@@ -34,7 +34,7 @@ def test_admission_follows_the_measured_rate_and_admitted_jobs_meet_the_deadline
         assert 3 <= len(admitted) <= 6 and len(refused) == 12 - len(admitted)
         assert all(1 <= b.retry_after <= 3 for b in refused)
         await asyncio.gather(*admitted)
-        assert time.monotonic() - t0 < 1.0 + 0.35  # what was admitted finished within the deadline
+        assert time.monotonic() - t0 < 1.0 + 0.5  # what was admitted finished within the deadline (slack: a busy CI)
         # an idle queue admits even a request estimated over the deadline: it runs alone
         await q.submit(time.sleep, 0.01, units=10.0)
         q.shutdown()
