@@ -283,7 +283,7 @@ class FreshSurrogates:
         first = sorted(w for w, r in {**_census("dist.female.first"), **_census("dist.male.first")}.items())
         self.first = first
         self.last = sorted(w for w, r in _census("dist.all.last").items() if r <= 20000)
-        self.towns = sorted(p for p in _places() if p.isalpha() and len(p) >= 4)
+        self.towns = sorted(p for p in _places() if p.isascii() and p.isalpha() and len(p) >= 4)  # US-style notes
         self.memo: dict[tuple[str, str], str] = {}
 
     @staticmethod

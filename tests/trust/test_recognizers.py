@@ -180,3 +180,12 @@ def test_shift_date_ranges_and_kin_phrases(deidentifier):
     assert found.get("11/30-12/1") == "DATE" and found.get("BAKER") == "NAME"
     assert found.get("Kingsbury") == "LOCATION"
     assert not deidentifier.analyze("crackles 1/3-1/2 up bilaterally; THE WHOLE FAMILY AWARE")
+
+
+def test_institution_named_by_its_kind_words(deidentifier):
+    """"Memorial Hospital" is a place when capitalised or after a moving verb; "outside
+    hospital" and "medical center" are not."""
+    found = labels(deidentifier, "Was transferred from Memorial Hospital. D/c'd to Wexley Fenn Memorial.")
+    assert found.get("Memorial Hospital") == "LOCATION"
+    assert "Wexley Fenn Memorial" in found
+    assert not deidentifier.analyze("came from outside hospital; seen at the medical center")

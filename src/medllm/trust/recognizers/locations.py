@@ -112,6 +112,12 @@ class ClinicalLocationRecognizer(EntityRecognizer):
         titled = all(toks[k][2][0].isupper() and not toks[k][2].isupper() for k in range(j + 1, i + 1))
         if words and (titled or any(not self.lex.is_common(low[k]) or self.lex.is_name(low[k]) for k in words)):
             return toks[j + 1][0], toks[i][1]  # the whole name: "Maryland Rehab", "Laurel Regional"
+        # a name made of kind words alone ("Memorial Hospital"), capitalised, or after a moving
+        # verb and its preposition ("transferred from MEMORIAL HOSPITAL")
+        if end < i and low[end] not in ("medical", "nursing", "care", "health", "state", "county", "community") \
+                and (all(toks[k][2][0].isupper() and not toks[k][2].isupper() for k in range(end, i + 1))
+                     or (end >= 2 and low[end - 1] in MOVE_PREP and low[end - 2] in MOVE)):
+            return toks[end][0], toks[i][1]
         return None
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
@@ -127,7 +133,8 @@ class ClinicalLocationRecognizer(EntityRecognizer):
         for i, w in enumerate(low):
             if w in lex.site.places and w not in STOPWORDS:
                 out.append((toks[i][0], toks[i][1], "site_place"))
-            if w in INSTITUTION:
+            if w in INSTITUTION or (w == "memorial" and i > 0 and low[i - 1] not in INSTITUTION_KIND
+                                    and (i + 1 >= n or low[i + 1] not in INSTITUTION | INSTITUTION_KIND)):
                 span = self._institution(i, toks, low, text)
                 if span:
                     out.append((*span, "institution"))
