@@ -139,6 +139,7 @@ def test_native_records(served, auth):
     assert hits[0]["passage_id"] == "p2" and hits[0]["citation"]
     t = post(f"{served.url}/v1/triage", headers=auth, json={"text": "She says her face is drooping on one side"}).json()
     assert t["level"] == "emergency" and not t["refuse"] and any(f["kind"].startswith("red_flag:") for f in t["flags"])
+    assert t["reason"] and isinstance(t["findings"], list) and "rule" in t  # the decision record's why
     dd = post(f"{served.url}/v1/ddx", headers=auth,
                     json={"phenotypes": ["HP:0001945", "HP:0000988", "HP:0002829"], "k": 5}).json()
     assert len(dd["diagnoses"]) == 5 and dd["diagnoses"][0]["rank"] == 1 and dd["phenotype_names"][0] == "Fever"

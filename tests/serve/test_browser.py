@@ -87,6 +87,9 @@ def test_triage_shows_the_level_and_why(page):
     page.wait_for_selector("#triage-result .level")
     assert "emergency" in page.locator("#triage-result .level").inner_text().lower()
     assert page.locator("#triage-result .reason").inner_text().strip()  # the decision's reason is shown
+    # the present findings behind it and the red-flag rule they matched, as the decision record gives them
+    assert page.locator("#triage-result table.findings tr").count() >= 2  # a header and a finding
+    assert page.locator("#triage-result .rule").inner_text().startswith("Rule: ")
     page.click("nav button[data-tab=chat]")
 
 
