@@ -46,7 +46,8 @@ def _summary(m: dict, out: Path) -> None:
 @user_errors
 def build(
     corpus: list[str] = typer.Option(..., "--corpus", "-c", help="KIND:PATH or PATH; KIND is medrag, medquad, pubmed or text. Repeatable."),
-    out: Path = typer.Option(..., "--out", "-o", help="Index folder to write."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Index folder to write."),
+    store: Optional[str] = typer.Option(None, "--store", help="Write to Milvus instead: milvus://HOST:19530/COLLECTION or a milvus-lite .db file (`pip install 'medllm[milvus]'`)."),
     dense: bool = typer.Option(True, "--dense/--no-dense", help="Also embed passages (all-MiniLM-L6-v2) into FAISS."),
     faiss_kind: str = typer.Option("flat", "--faiss", help="flat (exact) or hnsw (approximate, faster on big corpora)."),
     chunk_size: int = typer.Option(200, help="Chunk size in word pieces, title included."),
@@ -57,6 +58,23 @@ def build(
     """Build a BM25 (+ dense) index from corpora. Re-running an interrupted build resumes its embeddings."""
     from medllm.knowledge.index import build_from_specs
 
+    if (out is None) == (store is None):
+        raise ValueError("give --out DIR (the embedded index) or --store milvus://HOST:19530/COLLECTION | FILE.db")
+    if store is not None:
+        from medllm.knowledge.chunking import Chunker
+        from medllm.knowledge.index import documents_from_specs
+        from medllm.knowledge.milvus_store import build_milvus_index
+
+        _, docs = documents_from_specs(corpus)
+        chunker = Chunker(size=chunk_size, overlap=overlap)
+        passages = (p for i, d in enumerate(docs) if limit is None or i < limit for p in chunker.chunk(d))
+        bar, update = _progress()
+        with bar:
+            m = build_milvus_index(passages, store, overwrite=overwrite, progress=update)
+        c = m["counts"]
+        console.print(f"[bold]milvus[/] {store}: {c['passages']:,} passages with vectors and BM25 weights, "
+                      f"{c['duplicates_dropped']:,} duplicates dropped; built in {m['build_seconds']:.1f} s")
+        return
     bar, update = _progress()
     with bar:
         m = build_from_specs(corpus, out, chunk_size=chunk_size, overlap=overlap, dense=dense,
@@ -121,17 +139,21 @@ def search(
     query: str = typer.Argument(..., help="What to look for."),
     k: int = typer.Option(10, "-k", help="How many results."),
     method: str = typer.Option("hybrid", "--method", "-m", help="bm25, dense or hybrid (RRF)."),
-    index: Optional[Path] = typer.Option(None, "--index", "-i", help="Index folder (default: the default KB)."),
+    index: Optional[str] = typer.Option(None, "--index", "-i", help="Index folder (default: the default KB), milvus://HOST:19530/COLLECTION or a milvus-lite .db file."),
     rrf_k: Optional[int] = typer.Option(None, help="RRF constant (default from the index manifest, 60)."),
     width: int = typer.Option(160, help="Characters of passage text to show."),
 ) -> None:
     """Search an index; each result shows its rank, score, passage id, source and citation."""
     from medllm.knowledge.index import load_index
 
-    index = index or _default_dir()
+    from medllm.knowledge.milvus_store import MilvusRetriever, is_milvus_spec
+
     if method not in ("bm25", "dense", "hybrid"):
         raise ValueError(f"--method {method!r}: use bm25, dense or hybrid")
-    r = load_index(index, rrf_k=rrf_k, dense=method != "bm25")
+    if index and is_milvus_spec(index):
+        r = MilvusRetriever(index, rrf_k=rrf_k or 60, dense=method != "bm25")
+    else:
+        r = load_index(Path(index) if index else _default_dir(), rrf_k=rrf_k, dense=method != "bm25")
     if method == "hybrid" and r.note:
         console.print(f"[yellow]note:[/] {r.note}")
     t = time.perf_counter()
