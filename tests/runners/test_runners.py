@@ -110,3 +110,16 @@ def test_deid_ray_output_is_byte_identical_to_local(tmp_path, monkeypatch):
     assert "5 skipped" in c.output
     files = [json.loads(x)["file"] for x in (tmp_path / "ray" / ".deid-progress.jsonl").read_text().splitlines()]
     assert sorted(files) == [f"n{i:02d}.txt" for i in range(5)]
+
+
+def test_deid_cli_refuses_ray_options_without_ray_runner(tmp_path):
+    from typer.testing import CliRunner
+
+    from medllm.cli import app
+
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("Seen by Dr. Hulse on 3/14.")
+    res = CliRunner().invoke(app, ["deid", str(tmp_path / "notes"), "--out", str(tmp_path / "out"), "--workers", "2"])
+    assert res.exit_code != 0 and "--runner ray" in res.output
+    res = CliRunner().invoke(app, ["deid", str(tmp_path / "notes"), "--out", str(tmp_path / "out"), "--runner", "spark"])
+    assert res.exit_code != 0 and "use one of local, ray" in res.output
