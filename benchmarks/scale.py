@@ -103,6 +103,9 @@ def part_deid(args: argparse.Namespace) -> None:
             start = stats.startup_seconds if stats else 0.0
             rows.append((f"{name}" + (f" x{w}" if w else ""), wall, start, r.chars / wall,
                          r.chars / max(1e-9, wall - start), d == ref, r.done))
+            differ = sorted(k for k in ref if ref[k] != d.get(k))
+            if differ:  # names only (the notes' text stays out of the output)
+                print(f"{rows[-1][0]}: {len(differ)} files differ from local, e.g. {', '.join(differ[:10])}", flush=True)
         print(f"\n{'runner':<10} {'wall s':>8} {'start s':>8} {'chars/s':>9} {'after start':>12} {'ratio':>6} {'identical':>9} {'files':>6}")
         base = rows[0][1]
         for n, wall, start, cps, cps2, same, done in rows:
@@ -118,6 +121,10 @@ def part_deid(args: argparse.Namespace) -> None:
         print(f"\nkill: {'; '.join(ev1) or 'no kill happened'}; rerun: {'; '.join(ev2) or 'completed'}; "
               f"ledger {len(ledger)} lines, {len(set(ledger))} distinct files of {args.notes}: "
               f"every note exactly once = {once}; output byte-identical to local = {digest(out) == ref}")
+        d = digest(out)
+        differ = sorted(k for k in ref if ref[k] != d.get(k))
+        if differ:
+            print(f"kill: {len(differ)} files differ from local, e.g. {', '.join(differ[:10])}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
