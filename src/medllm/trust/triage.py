@@ -362,7 +362,7 @@ class Triager:
                 detail["rule_source"] = row.source
             reasons.append(why)
             advice.append(EMERGENCY_ADVICE if level == "emergency" else URGENT_ADVICE_SAME_DAY)
-        elif a.present and not refuse:
+        elif a.complaints(self.table) and a.describes_someone and not refuse:
             detail["safety_net"] = SAFETY_NET  # goes into the answer as text, not as a banner
         if refuse:
             stage = stage if stage == "intent" else "classifier"
