@@ -66,8 +66,9 @@ class RayRunner:
             return True  # disconnects the driver only; the cluster stays up
         n = self.workers or 2
         # a cluster just for this command; no dashboard, logs under Ray's temp dir, quiet driver
-        ray.init(num_cpus=n, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
-                 configure_logging=True)
+        # address="local": a new cluster even when another command's one runs on this machine
+        ray.init(address="local", num_cpus=n, include_dashboard=False, logging_level="ERROR",
+                 log_to_driver=False, configure_logging=True)
         return True
 
     def run(self, job: Job[Any, Any, Any, R]) -> R:
