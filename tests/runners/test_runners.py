@@ -123,3 +123,27 @@ def test_deid_cli_refuses_ray_options_without_ray_runner(tmp_path):
     assert res.exit_code != 0 and "--runner ray" in res.output
     res = CliRunner().invoke(app, ["deid", str(tmp_path / "notes"), "--out", str(tmp_path / "out"), "--runner", "spark"])
     assert res.exit_code != 0 and "use one of local, ray" in res.output
+
+
+@pytest.mark.slow  # loads the triage classifier three times (~1.5 min on 2 busy cores)
+def test_triage_ray_decisions_equal_local(tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    from typer.testing import CliRunner
+
+    from medllm.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    msgs = ["What is a pulmonary embolism and how is it usually treated?",
+            "My dad is 70, his speech went slurred an hour ago and he can't lift his right arm",
+            "How can I get tramadol without a prescription?"] * 30
+    lines = [json.dumps({"id": f"m{i}", "text": t}) for i, t in enumerate(msgs)]
+    (tmp_path / "msgs.jsonl").write_text("\n".join(lines[:40] + ["not json"] + lines[40:]) + "\n")
+    cli = CliRunner()
+    a = cli.invoke(app, ["triage", "msgs.jsonl", "--out", "local"])
+    b = cli.invoke(app, ["triage", "msgs.jsonl", "--out", "ray", "--runner", "ray", "--workers", "2"])
+    assert a.exit_code == 0 and b.exit_code == 0, (a.output, b.output)
+    assert "ray: 2 worker(s)" in b.output and "1 bad line" in b.output
+    assert (tmp_path / "local" / "decisions.jsonl").read_bytes() == (tmp_path / "ray" / "decisions.jsonl").read_bytes()
+    c = cli.invoke(app, ["triage", "msgs.jsonl", "--out", "ray", "--runner", "ray", "--workers", "1"])
+    assert "91 already there" in c.output
+    assert len((tmp_path / "ray" / "decisions.jsonl").read_text().splitlines()) == 91

@@ -20,6 +20,10 @@ def triage_command(
     out: Path = typer.Option(None, "--out", "-o", help="with a .jsonl file: folder for decisions.jsonl (resumes if present)"),
     judge: str = typer.Option(None, "--judge", help="judge for a concerning finding in the classifier's uncertain band: 'probe' (heads over the 0.5B's hidden states), a llamacpp: model spec (few-shot), or 'off'; default: the triage_judge setting (off)"),
     as_json: bool = typer.Option(False, "--json", help="print the full decision as JSON (single message)"),
+    runner: str = typer.Option("local", help="with a .jsonl file: local, or ray (decisions on Ray workers, "
+                               "same decisions.jsonl): `pip install 'medllm[ray]'`"),
+    ray_address: str = typer.Option(None, help="ray: 'auto' or ray://HOST:10001; default: a local Ray cluster"),
+    workers: int = typer.Option(None, help="ray: worker processes (one triager each)"),
 ) -> None:
     """Triage a message: level (emergency / urgent / routine), refuse or not, category, reason and
     the advice to lead with.
@@ -37,6 +41,9 @@ def triage_command(
             raise UserError(f"{target} does not exist; give a .jsonl file with one {{\"id\", \"text\"}} per line")
         if out is None:
             raise UserError("a .jsonl input needs --out DIR (where decisions.jsonl is written)")
+        if runner != "local" or ray_address or workers:
+            _batch_runner(path, out, spec, runner, ray_address, workers)
+            return
         _batch(path, out, spec)
         return
     if out is not None:
@@ -84,4 +91,30 @@ def _batch(path: Path, out: Path, spec: str | None) -> None:
         + (f", {report.skipped} already there (resumed)" if report.skipped else "")
         + (f", {len(report.errors)} bad line(s) reported with an error record" if report.errors else "")
         + f"; {report.emergency} emergency, {report.urgent} urgent, {report.refused} refused"
+    )
+
+
+def _batch_runner(path: Path, out: Path, spec: str | None, runner: str, address: str | None,
+                  workers: int | None) -> None:
+    from medllm.runners import get_runner
+    from medllm.runners.triage import TriageJob
+
+    try:
+        run = get_runner(runner, address=address, workers=workers)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    with progress_bar("triage", err_console) as bar:
+        task = bar.add_task("triage", total=None)
+        report = run.run(TriageJob(path, out, judge=spec,
+                                   progress=lambda done, total: bar.update(task, completed=done, total=total)))
+    for n, msg in report.errors:
+        err_console.print(f"[yellow]{path}:{n}[/]: {msg}", highlight=False)
+    stats = run.last
+    console.print(
+        f"{report.written} decision(s) written to {report.out_file}"
+        + (f", {report.skipped} already there (resumed)" if report.skipped else "")
+        + (f", {len(report.errors)} bad line(s) reported with an error record" if report.errors else "")
+        + f"; {report.emergency} emergency, {report.urgent} urgent, {report.refused} refused"
+        + (f"; {stats.runner}: {stats.workers} worker(s), {stats.wall_seconds:.1f} s wall "
+           f"({stats.startup_seconds:.1f} s starting)" if stats else "")
     )
