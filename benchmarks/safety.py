@@ -144,15 +144,12 @@ def fitted(train: list[Example], X: np.ndarray, index: dict[str, int], cache: Pa
     embeddings (the rules never enter them, so a rerun after a table change refits nothing)."""
     Xtr = X[[index[e.id] for e in train]]
     key = hashlib.sha256(("\x00".join(e.id for e in train)).encode() + Xtr.tobytes()).hexdigest()[:20]
-    path = cache / f"{key}.npz"
-    if path.exists():
-        th = Thresholds(**json.loads(str(np.load(path)["thresholds"])))
-        return TriageWeights.load(path), th
+    path, th_path = cache / f"{key}.npz", cache / f"{key}.thresholds.json"
+    if path.exists() and th_path.exists():
+        return TriageWeights.load(path), Thresholds(**json.loads(th_path.read_text()))
     weights, th = fit(train, Xtr), choose_thresholds(train, Xtr)
     weights.save(path)
-    with np.load(path) as z:
-        arrays = dict(z)
-    np.savez_compressed(path, **arrays, thresholds=np.array(json.dumps(th.__dict__)))
+    th_path.write_text(json.dumps(th.__dict__))
     return weights, th
 
 

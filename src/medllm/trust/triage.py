@@ -375,20 +375,20 @@ class Triager:
         findings = tuple(FindingRecord(f.text, f.concept, f.assertion) for f in a.findings)
         return TriageDecision(
             level=level, refuse=refuse, category=category if refuse else None,  # type: ignore[arg-type]
-            reason="; ".join(reasons) or _routine_reason(a),
+            reason="; ".join(reasons) or _routine_reason(a, self.table),
             advice=" ".join(advice), p_emergency=round(p_em, 4), p_harmful=round(p_harm, 4),
             stage=stage, at_risk=at_risk, findings=findings, rule=row.id if row is not None else None,
             intent=intent.kind, safe_completion=safe, detail=detail,
         )
 
 
-def _routine_reason(a: Assessment) -> str:
+def _routine_reason(a: Assessment, table: Table) -> str:
     if not a.findings:
         return "no findings that need care now, and nothing to refuse"
     kinds = sorted({f.assertion for f in a.findings if not f.present})
     if a.mild and a.present:
         return "the findings described are mild, with no red flag"
-    if kinds and not a.concerning(load_table()):
+    if kinds and not a.concerning(table):
         return "findings only " + ", ".join(kinds) + ", none present now"
     return "no red flag among the findings, and nothing to refuse"
 

@@ -197,11 +197,16 @@ _NOW = re.compile(r"\b(is|are|am|i'?m|he'?s|she'?s|it'?s|they'?re|now|still|curr
 _CLAUSE_END = re.compile(r"[,;:]|\bbut\b|\band now\b", re.I)
 
 
-def _clause(sentence: str, start: int, end: int) -> str:
-    """The part of `sentence` around [start, end) between commas, semicolons and 'but'."""
+def _clause_bounds(sentence: str, start: int, end: int) -> tuple[int, int]:
+    """Where the part of `sentence` around [start, end) between commas, semicolons and 'but' lies."""
     a = max((m.end() for m in _CLAUSE_END.finditer(sentence, 0, start)), default=0)
     m = _CLAUSE_END.search(sentence, end)
-    return sentence[a:m.start() if m else len(sentence)]
+    return a, m.start() if m else len(sentence)
+
+
+def _clause(sentence: str, start: int, end: int) -> str:
+    a, b = _clause_bounds(sentence, start, end)
+    return sentence[a:b]
 
 
 _RESOLVED = re.compile(r"\b(it'?s|it is|it has|that'?s|they'?re|they have|has|have) (now |since |completely |all )?(gone|resolved|cleared( up)?|settled|passed|better)\b|"
@@ -214,9 +219,7 @@ def _cued(asr: ContextAssertion, category: str, sentence: str, s0: int, a: int, 
     """ConText's `category` cue, narrowed for messages: the cue sits in the finding's own clause
     (and, for negation, within `reach` characters of it). Clinical notes' long trigger scopes
     would carry "not sure if" across a whole message."""
-    clause = _clause(sentence, a - s0, b - s0)
-    c0 = s0 + sentence.find(clause, max(0, a - s0 - len(clause)))
-    c1 = c0 + len(clause)
+    c0, c1 = (s0 + x for x in _clause_bounds(sentence, a - s0, b - s0))
     for cue in asr.cues:
         if cue.category != category or not (c0 <= cue.start and cue.end <= c1):
             continue
