@@ -44,7 +44,8 @@ def apply_medication(answer: Answer, meds: MedicationReport) -> Answer:
     answer's reassuring sentences ("yes, you can take ...") that contradict it."""
     warning = meds.preamble()
     if not warning:
-        return answer
+        note = meds.note()
+        return answer.model_copy(update={"text": note + "\n\n" + answer.text}) if note else answer
     text = answer.text
     removed: list[str] = []
     if meds.verdict == "avoid":
@@ -161,7 +162,7 @@ def ask(
         if preamble and on_token:
             emit(preamble + "\n\n")  # the emergency advice goes out before the model is called
         meds = check_medication(question) if not options else MedicationReport()
-        warning = meds.preamble()
+        warning = meds.preamble() or meds.note()
         if warning and on_token:
             emit(warning + "\n\n")  # a known interaction leads, before the model says anything
         m: Model = GatedModel(model, gate) if gate else model

@@ -18,11 +18,36 @@ def test_english_names_map_onto_the_thesaurus() -> None:
 
 def test_class_level_interaction_is_found_with_its_reason() -> None:
     rep = check_medication("Could a patient on methotrexate take naproxen for a sore shoulder?")
-    assert rep.verdict == "avoid"
+    assert rep.verdict == "caution"  # ANSM "association déconseillée": only if needed, monitored
     (hit,) = rep.interactions
     assert "anti-inflammatoires non steroidiens" in hit.via
     assert "toxicity" in hit.reason
-    assert rep.preamble().startswith("Medication safety warning")
+    assert rep.preamble().startswith("Medication safety: this needs caution")
+    rep = check_medication("Is it safe to give clarithromycin to someone on ergotamine?")
+    assert rep.verdict == "avoid" and rep.preamble().startswith("Medication safety warning")
+
+
+def test_english_class_names_and_combinations_link() -> None:
+    rep = check_medication("Can I take an SSRI together with an MAOI?")
+    assert {d.ansm for d in rep.drugs} >= {"imao irreversibles", "inhibiteurs selectifs de la recapture de la serotonine"}
+    assert rep.verdict == "avoid" and "serotonin syndrome" in rep.interactions[0].reason
+    # a fixed combination interacts as each of its parts
+    rep = check_medication("Is co-trimoxazole a problem for someone on warfarin?")
+    assert rep.interactions and rep.verdict in ("avoid", "caution")
+
+
+def test_every_english_name_targets_a_thesaurus_entry() -> None:
+    from medllm.trust.medication import english_names
+
+    t = thesaurus()
+    missing = sorted(en for en, target in english_names().items() if not t.known(target))
+    assert missing == []
+
+
+def test_a_class_level_book_warning_reaches_its_member_drug() -> None:
+    rep = check_medication("Is nadolol all right for a man with asthma?")
+    assert rep.warnings and rep.warnings[0].verdict == "avoid"
+    assert "asthma" in rep.warnings[0].sentence_text.lower()
 
 
 def test_precaution_is_caution_and_unrelated_drugs_are_not_flagged() -> None:

