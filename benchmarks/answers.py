@@ -64,10 +64,24 @@ _AVOID = re.compile(r"\b(avoid|should not|shouldn't|must not|contraindicat\w*|no
 _CAUTION = re.compile(r"\b(caution|monitor\w*|careful\w*|separate|apart|adjust\w*|reduce the dose|risk)\b", re.I)
 
 
+_FALLBACK_HEADS = ("The sources found do not answer this directly.", "I could not write an answer that the sources support.")
+
+
 def verdict_of(text: str) -> str:
-    if _AVOID.search(text):
+    """The verdict an answer gives: the medication check's lead line when it has one; otherwise
+    the answer's own words, not counting the quoted source sentences of an extractive fallback
+    (a passage's "do not" is not the answer's verdict) nor the fallback's fixed head line."""
+    lead = text.lstrip().split("\n", 1)[0]
+    if lead.startswith("Medication safety warning"):
         return "avoid"
-    if _CAUTION.search(text):
+    if lead.startswith("Medication safety: this needs caution"):
+        return "caution"
+    body = text.split("What the most relevant sources say:", 1)[0]
+    for head in _FALLBACK_HEADS:
+        body = body.replace(head, "")
+    if _AVOID.search(body):
+        return "avoid"
+    if _CAUTION.search(body):
         return "caution"
     return "ok"
 
@@ -307,10 +321,11 @@ def main() -> None:
                             "right": v == it["verdict"], "dangerous": it["verdict"] == "avoid" and v == "ok",
                             "seconds": round(time.perf_counter() - t, 2), "text": a.text})
             print(f"\nmedsafety (free answers, verdict read from the words, n={len(items)})")
-            for mode in ms_modes:
+            for mode in ms_modes:  # verdicts re-read from the stored texts (the reader may have changed)
                 rows = [done[(s, mode, it["id"])] for it in items]
-                print(f"  {mode:<13} right {sum(r['right'] for r in rows)}/{len(rows)}  "
-                      f"dangerous (avoid answered ok) {sum(r['dangerous'] for r in rows)}  "
+                got = [(r["gold"], verdict_of(r["text"])) for r in rows]
+                print(f"  {mode:<13} right {sum(g == v for g, v in got)}/{len(rows)}  "
+                      f"dangerous (avoid answered ok) {sum(g == 'avoid' and v == 'ok' for g, v in got)}  "
                       f"s/item {sum(r['seconds'] for r in rows) / len(rows):.1f}")
     fh.close()
 
