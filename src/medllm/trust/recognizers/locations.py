@@ -186,9 +186,9 @@ class ClinicalLocationRecognizer(EntityRecognizer):
                         out.append((toks[k + 1][0], toks[k + 1][1], "residence"))
                     break
             # "daughter Samsel of Hebron", "nephew, Neil Meitz of Towson": where a relative lives
-            if w == "of" and 0 < i and i + 1 < n and low[i - 1] not in KIN and any(
-                    low[k] in KIN for k in range(max(0, i - 4), i)) \
-                    and not re.search(r"[\n.;!?]", text[toks[max(0, i - 4)][1]:toks[i][0]]) \
+            kin = next((k for k in range(i - 2, max(-1, i - 5), -1) if low[k] in KIN), None) \
+                if w == "of" and 1 < i and low[i - 1] not in KIN else None
+            if kin is not None and i + 1 < n and not re.search(r"[\n.;!?]", text[toks[kin][1]:toks[i][0]]) \
                     and self._proper(low[i + 1]) and not lex.is_everyday(low[i + 1]) \
                     and not lex.is_clinical(low[i + 1]) \
                     and (toks[i + 1][2][0].isupper() or low[i + 1] in lex.places):
