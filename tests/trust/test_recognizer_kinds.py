@@ -62,3 +62,11 @@ def test_extensions_and_weekday_dates(rules):
     f = found(rules, "Please call daughter at x4-5678 or page 7-1234. Tues 2/3 extubated.")
     assert f.get("4-5678") == "PHONE" and f.get("7-1234") == "PHONE" and f.get("2/3") == "DATE"
     assert not found(rules, "heparin 2-4000 units; crackles 1/3-1/2 up; strength 4/5")
+
+
+def test_names_where_a_sentence_starts_and_after_a_titled_name(rules):
+    f = found(rules, "npn 11p-7a:\nYolanda Przybyszewski arrived in micu at 11pm. Mr. Raymonde tutt is a 70 y/o.\n"
+                     "NEURO: alert. Heparin Drip at 900 units. Social Work to see.")
+    assert f.get("Yolanda Przybyszewski") == "NAME"
+    assert "tutt" in " ".join(f)
+    assert not any(w in " ".join(f) for w in ("Heparin", "Social", "Work", "NEURO"))

@@ -81,7 +81,7 @@ port portacath hep lock saline dobhoff corpak salem sump yankauer ambu bovie dop
 
 # Words that are on name lists but, in notes, are exclamations or other words.
 NOT_NAMES = frozenset("""jesus god lord christ allah street avenue road lane drive court
-hospital center clinic county rehab house home manor english spanish russian french italian german portuguese polish
+hospital center clinic county rehab house home manor work worker services english spanish russian french italian german portuguese polish
 greek chinese cantonese mandarin korean japanese vietnamese haitian creole arabic hebrew hindi
 """.split())
 

@@ -191,6 +191,17 @@ class ClinicalNameRecognizer(EntityRecognizer):
                 rule.setdefault(i, "relative" if prev in RELATIVE else "role")
             elif prev in KIN and _CONTEXT_GAP.fullmatch(g) and self._kin_named(i, toks, low, text):
                 rule.setdefault(i, "relative")  # "son furrow called", "daughter Hope in to visit"
+        # a first and a last name, both capitalised and neither everyday English, where a sentence
+        # starts ("Yow Vosburgh arrived in micu"), in a mixed-case note
+        for i in range(n - 1):
+            a, b = toks[i][2], toks[i + 1][2]
+            if mixed_case and i not in rule and gap(i) == " " and _TITLECASE.fullmatch(a) \
+                    and _TITLECASE.fullmatch(b) and low[i] in lex.first_names and lex.is_name(low[i + 1]) \
+                    and low[i + 1] in lex.last_names \
+                    and not any(lex.is_everyday(x) or lex.is_clinical(x) or x in STOPWORDS or x in _CUES
+                                for x in (low[i], low[i + 1])):
+                rule[i] = "joined"
+                rule.setdefault(i + 1, "joined")
         # an initial and a full stop before a name-like word: "D. Phyl", "q. lander" (not "E. coli")
         for i in range(1, n):
             t0, w = toks[i - 1][2], low[i]
@@ -297,10 +308,15 @@ class ClinicalNameRecognizer(EntityRecognizer):
                                 and w not in NOT_NAMES
                                 and ((self.lex.is_name(w) and (w in self.lex.common_names or not self.lex.is_common(w)))
                                      or not (self.lex.is_common(w) or (not mixed_case and self.lex.near_common(w)))))
+                    # "Mr. Raymonde tutt": a lower-case surname after a titled name
+                    titled = (mixed_case and j == i + 1 and i >= 1 and low[i - 1] in TITLES
+                              and _TITLE_GAP.fullmatch(gap(i - 1)) is not None and t.islower() and len(w) >= 3
+                              and w in self.lex.last_names and not self.lex.is_everyday(w)
+                              and not self.lex.is_clinical(w) and w not in STOPWORDS)
                     # "Bernard Foley": an eponym after a first name, in a mixed-case note
                     surname = (mixed_case and j == i + 1 and low[i] in self.lex.first_names
                                and _TITLECASE.fullmatch(t) is not None and self.lex.is_name(w))
-                    if initial or wordlike or surname:
+                    if initial or wordlike or surname or titled:
                         rule[j] = "joined"
                         changed = True
         return [(toks[i][0], toks[i][1], r) for i, r in sorted(rule.items())]
