@@ -571,6 +571,11 @@ def main() -> None:
             lo, hi = s.ci("recall")
             print(f"  medllm ({point}): recall {s.recall:.3f} [{lo:.3f}, {hi:.3f}] precision {s.precision:.3f}"
                   f" on {len(s.by_patient)} patients")
+            for cat, labels in CATEGORIES:
+                r, k = s.label_recall(labels)
+                if k:
+                    clo, chi = s.ci("recall", labels)
+                    print(f"    {cat.strip():<10} {r:.3f} [{clo:.3f}, {chi:.3f}] n={k}")
     mains = [k for k in results if k.startswith("medllm (") or k == "medllm"]
     if mains:
         if args.test:
