@@ -430,10 +430,15 @@ def main() -> None:
                     "also checked on patients nobody read")
     ap.add_argument("--misses", type=Path, help="write the read folds' missed PHI tokens with 60 "
                     "characters of context to this file (it holds note text: keep it local)")
+    ap.add_argument("--score-folds", default="", help="outer folds to score (default: all); a quick "
+                    "development loop scores the read folds only, e.g. 0,1,2")
     ap.add_argument("--fresh", action="store_true", help="also score each fold with its gold names and "
                     "places replaced by fresh ones (FreshSurrogates): strings no part has seen")
     args = ap.parse_args()
     read_folds = {int(x) for x in args.read_folds.split(",") if x.strip()}
+    score_folds = {int(x) for x in args.score_folds.split(",") if x.strip()} or set(range(args.folds))
+    fresh_read: dict[str, Score] = {}
+    fresh_notes: dict[str, GoldNote] = {}
     unread: dict[str, Score] = {}
     readable: dict[str, Score] = {}
     fresh = FreshSurrogates() if args.fresh else None
@@ -477,6 +482,8 @@ def main() -> None:
                     results[f"medllm ({args.folds}-fold, {point})"] = Score()
                     unread[point] = Score()
                 for i, fold in enumerate(folds):
+                    if i not in score_folds:
+                        continue
                     det = learned_detector([n for j, f in enumerate(folds) if j != i for n in f])
                     for point in points:
                         pred = at_point(det, point)
@@ -484,8 +491,12 @@ def main() -> None:
                         fs = run(fold, pred)
                         if fresh is not None:
                             results.setdefault(f"medllm ({args.folds}-fold, {point}, fresh names)", Score())
-                            merge(results[f"medllm ({args.folds}-fold, {point}, fresh names)"],
-                                  run([fresh.note(n) for n in fold], pred))
+                            fresh_fold = [fresh.note(n) for n in fold]
+                            ff = run(fresh_fold, pred)
+                            merge(results[f"medllm ({args.folds}-fold, {point}, fresh names)"], ff)
+                            if i in read_folds:
+                                merge(fresh_read.setdefault(point, Score()), ff)
+                                fresh_notes.update((n.id, n) for n in fresh_fold)
                         print(f"    fold {i} ({point}): recall {fs.recall:.3f} precision {fs.precision:.3f}",
                               file=sys.stderr)
                         for target in [results[f"medllm ({args.folds}-fold, {point})"]] + (
@@ -541,20 +552,30 @@ def main() -> None:
     if args.misses and readable:
         point = next(iter(readable))
         by_id = {n.id: n for n in test}
-        with args.misses.open("w", encoding="utf-8") as f:
-            for nid, label, a, b in sorted(readable[point].misses, key=lambda m: (m[1], m[0], m[2])):
-                t = by_id[nid].text
-                f.write(f"{label}\t{nid}\t{t[a:b]}\t{t[max(0, a - 60):a]!r} [[{t[a:b]}]] {t[b:b + 60]!r}\n")
-        print(f"{len(readable[point].misses)} misses of the read folds ({point}) written to {args.misses}")
+        for path, score, notes_by_id in ((args.misses, readable[point], by_id),
+                                         (args.misses.with_suffix(".fresh" + args.misses.suffix),
+                                          fresh_read.get(point), fresh_notes)):
+            if score is None:
+                continue
+            with path.open("w", encoding="utf-8") as f:
+                for nid, label, a, b in sorted(score.misses, key=lambda m: (m[1], m[0], m[2])):
+                    t = notes_by_id[nid].text
+                    f.write(f"{label}\t{nid}\t{t[a:b]}\t{t[max(0, a - 60):a]!r} [[{t[a:b]}]] {t[b:b + 60]!r}\n")
+            print(f"{len(score.misses)} misses of the read folds ({point}) written to {path}")
     detail = next((k for k in results if k.startswith(args.detail)), None) if args.detail else None
     report(results, detail, readable if not args.test else None)
-    if unread:
-        lock = sorted(set(range(args.folds)) - read_folds)
+    if unread and score_folds - read_folds:
+        lock = sorted(score_folds - read_folds)
         print(f"\nlockbox folds {lock} (errors never shown by --detail):")
         for point, s in unread.items():
             lo, hi = s.ci("recall")
             print(f"  medllm ({point}): recall {s.recall:.3f} [{lo:.3f}, {hi:.3f}] precision {s.precision:.3f}"
                   f" on {len(s.by_patient)} patients")
+            for cat, labels in CATEGORIES:
+                r, k = s.label_recall(labels)
+                if k:
+                    clo, chi = s.ci("recall", labels)
+                    print(f"    {cat.strip():<10} {r:.3f} [{clo:.3f}, {chi:.3f}] n={k}")
     mains = [k for k in results if k.startswith("medllm (") or k == "medllm"]
     if mains:
         if args.test:

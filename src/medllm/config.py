@@ -16,6 +16,11 @@ class ConfigError(ValueError):
     """A setting has a value that cannot be used."""
 
 
+# The de-identifier's operating points (the shipped token model has a threshold for each:
+# medllm.trust.privacy.learned.OPERATING_POINTS).
+DEID_OPERATING_POINTS: tuple[str, ...] = ("recall", "balanced")
+
+
 def home() -> Path:
     return Path(os.environ.get("MEDLLM_HOME", "~/.medllm")).expanduser()
 
@@ -45,6 +50,10 @@ class Settings:
     concurrency: int = 4  # in-flight requests to a remote backend
     # The privacy gate: "auto" = on for remote (openai:) backends, off for in-process ones.
     privacy_gate: str = "auto"
+    # The de-identifier's operating point (the token model's threshold): "recall" (default: the
+    # gate in front of a remote model, fewer leaks, a few more clinical words masked) or
+    # "balanced" (higher precision). README gives both points' figures (benchmarks/deid.py).
+    deid_operating_point: str = "recall"
     # Safety triage (medllm.trust.triage): emergencies from present findings and the red-flag
     # table; the classifier's p(emergency) raises a present concerning finding to urgent from
     # `emergency_no_judge` and to emergency from `emergency_high` (judge, when set, between `low`
@@ -124,4 +133,7 @@ def load_settings(**overrides: object) -> Settings:
         s.kg_dir = s.home / "kg"
     if s.privacy_gate not in ("auto", "on", "off"):
         raise ConfigError(f"privacy_gate={s.privacy_gate!r}: use auto, on or off")
+    if s.deid_operating_point not in DEID_OPERATING_POINTS:
+        raise ConfigError(f"deid_operating_point={s.deid_operating_point!r}: use "
+                          f"{' or '.join(DEID_OPERATING_POINTS)}")
     return s

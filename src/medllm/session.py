@@ -142,7 +142,7 @@ class Session:
         if self._deidentifier is None:
             from medllm.trust.privacy import Deidentifier
 
-            self._deidentifier = Deidentifier()
+            self._deidentifier = Deidentifier(operating_point=self.settings.deid_operating_point)
         return self._deidentifier
 
     def new_gate(self) -> Any:

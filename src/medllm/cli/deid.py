@@ -54,6 +54,9 @@ def register(app: typer.Typer) -> None:
         site_lexicon: Path | None = typer.Option(None, help="site lexicon JSON (staff names, local places) from "
                                                             "`medllm deid-learn`; default $MEDLLM_HOME/site_lexicon.json if any"),
         force: bool = typer.Option(False, help="redo files an earlier run finished"),
+        operating_point: str | None = typer.Option(
+            None, "--operating-point", help="recall (fewer leaks) | balanced (fewer clinical words "
+            "masked); default: the deid_operating_point setting (recall)"),
         runner: str = typer.Option("local", help="local (this process) or ray (PHI detection on Ray "
                                    "workers; same output): `pip install 'medllm[ray]'`"),
         ray_address: str | None = typer.Option(None, help="ray: 'auto' or ray://HOST:10001; default: "
@@ -65,7 +68,7 @@ def register(app: typer.Typer) -> None:
         and throughput. Interrupted runs continue where they stopped when started again."""
         from rich.table import Table
 
-        from medllm.config import load_settings
+        from medllm.config import DEID_OPERATING_POINTS, load_settings
         from medllm.runners import get_runner
         from medllm.runners.deid import DeidJob
         from medllm.trust.privacy import MODES, SiteLexicon
@@ -86,7 +89,11 @@ def register(app: typer.Typer) -> None:
             if p.is_dir() and p.resolve() == out_root:
                 raise UserError("--out is the input folder; refusing to overwrite the input")
         keys = {k.strip() for k in fields.split(",")} if fields else None
-        vault_path = None if no_vault else (vault or load_settings().home / "vault.sqlite")
+        settings = load_settings()
+        point = operating_point or settings.deid_operating_point
+        if point not in DEID_OPERATING_POINTS:
+            raise UserError(f"--operating-point {point!r}: use {' or '.join(DEID_OPERATING_POINTS)}")
+        vault_path = None if no_vault else (vault or settings.home / "vault.sqlite")
         session_id = session or (None if force or no_vault else ledger_session(out_root))
         site = SiteLexicon.load(site_lexicon) if site_lexicon else None
         try:
@@ -97,6 +104,7 @@ def register(app: typer.Typer) -> None:
             task = bar.add_task("deid", total=len(tasks))
             job = DeidJob(tasks, out_root, mode=mode, vault=vault_path, session_id=session_id, seed=seed,
                           fields=keys, patient_field=patient_field, site=site, force=force,
+                          operating_point=point,
                           progress=lambda done, total: bar.update(task, completed=done))
             rep = run.run(job)
         gate = job.gate
@@ -116,5 +124,6 @@ def register(app: typer.Typer) -> None:
         stats = run.last
         runner_note = (f"ray: {stats.workers} worker(s), {stats.wall_seconds:.1f} s wall "
                        f"({stats.startup_seconds:.1f} s starting)" if stats and stats.runner == "ray" else "")
-        print_batch_report(head, chars=rep.chars, seconds=rep.seconds, notes=[vault_note, runner_note],
+        print_batch_report(head, chars=rep.chars, seconds=rep.seconds,
+                           notes=[f"{point} operating point", vault_note, runner_note],
                            failed=rep.failed)

@@ -130,6 +130,7 @@ class DeidJob:
     site: Any = None  # SiteLexicon; None: $MEDLLM_HOME's, else the shipped one
     force: bool = False
     progress: Callable[[int, int], None] | None = None
+    operating_point: str = "recall"  # the detector's (see `PhiDetector`)
     gate: Any = field(default=None, repr=False)  # the PrivacyGate of the last commit (its session id)
     fallbacks: int = 0  # texts the driver had to detect itself
 
@@ -155,13 +156,13 @@ class DeidJob:
         return payload_texts(unit, self.fields)
 
     def worker_spec(self) -> DetectorSpec:
-        return DetectorSpec(site=self.site)
+        return DetectorSpec(site=self.site, operating_point=self.operating_point)
 
     def commit(self, results: Callable[[FileTask], list[list[SpanTuple]] | None] | None) -> BatchReport:
         from medllm.trust.privacy import Deidentifier, PrivacyGate
 
         if results is None:
-            deid = Deidentifier(site=self.site)
+            deid = Deidentifier(site=self.site, operating_point=self.operating_point)
         else:
             pending = iter(self.units())
 

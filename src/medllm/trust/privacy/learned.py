@@ -4,7 +4,8 @@ The recognizers decide from fixed rules; they miss what no list knows (a surroga
 capitals, a local ward name) and the rules cannot weigh their own cues against each other. This
 model looks at each token (a run of letters or digits) with features that hold no note text:
 the rules' label on it and its neighbours, its shape and capitals, which word lists know it
-(census names, dictionary, medical words, clinical shorthand, places, the site lexicon), the
+(census names, dictionary and whether both dictionaries hold it, medical words, clinical
+shorthand, places, the site lexicon), the
 punctuation around it, and its neighbours' identity only when they are dictionary or clinical
 words. Features are hashed (crc32) into a fixed vector, so the weights file (`token_model.npz`)
 holds numbers only.
@@ -96,7 +97,7 @@ class Featurizer:
         known = (("f", w in lex.first_names), ("l", w in lex.last_names), ("n", w in lex.common_names),
                  ("c", common), ("m", w in lex.medical_words), ("k", w in CLINICAL_WORDS),
                  ("p", w in lex.places), ("s", w in STOPWORDS), ("N", w in site.names),
-                 ("P", w in site.places), ("S", w in site.safe))
+                 ("P", w in site.places), ("S", w in site.safe), ("e", common and lex.is_everyday(w)))
         flags = [letter for letter, hit in known if hit]
         if ("f" in flags or "l" in flags) and not common and w.isalpha() and len(w) > 3:
             if lex.near_common(w):

@@ -81,7 +81,7 @@ port portacath hep lock saline dobhoff corpak salem sump yankauer ambu bovie dop
 
 # Words that are on name lists but, in notes, are exclamations or other words.
 NOT_NAMES = frozenset("""jesus god lord christ allah street avenue road lane drive court
-hospital center clinic county rehab house home manor english spanish russian french italian german portuguese polish
+hospital center clinic county rehab house home manor work worker services english spanish russian french italian german portuguese polish
 greek chinese cantonese mandarin korean japanese vietnamese haitian creole arabic hebrew hindi
 """.split())
 
@@ -122,6 +122,10 @@ class Lexicon:
     places: frozenset[str]  # lower-case city/county names, multi-word joined by one space
     common_names: frozenset[str] = frozenset()  # first names and the 5,000 commonest surnames
     site: SiteLexicon = field(default_factory=lambda: SiteLexicon())
+    # words both dictionaries hold (Webster's lower-case entries and GCIDE): everyday English.
+    # A word only one of them knows ("kosong", "ceres", "teamer") is rare enough to be a name
+    # or a place when context says so.
+    everyday_words: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         return (f"Lexicon(first={len(self.first_names)}, last={len(self.last_names)}, "
@@ -130,7 +134,7 @@ class Lexicon:
 
     def with_site(self, site: SiteLexicon) -> Lexicon:
         return Lexicon(self.first_names, self.last_names, self.common_words, self.medical_words,
-                       self.places, self.common_names, site)
+                       self.places, self.common_names, site, self.everyday_words)
 
     def is_common(self, w: str) -> bool:
         """An English dictionary word, an inflection of one, or medical vocabulary."""
@@ -144,6 +148,19 @@ class Lexicon:
                     return True
                 if suf in ("ed", "ing") and len(base) > 3 and base[-1] == base[-2] and base[:-1] in self.common_words:
                     return True  # "pulling" is fine already; "stopped" -> "stop"
+        return False
+
+    def is_everyday(self, w: str) -> bool:
+        """A word (or an inflection of one) that both dictionaries hold, or medical vocabulary:
+        what `is_common` says, less the rare entries only one dictionary has."""
+        if not self.everyday_words:
+            return self.is_common(w)
+        if w in self.everyday_words or w in self.medical_words:
+            return True
+        for suf, add in (("s", ""), ("es", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"),
+                         ("ies", "y"), ("ly", "")):
+            if w.endswith(suf) and len(w) - len(suf) >= 2 and w[: -len(suf)] + add in self.everyday_words:
+                return True
         return False
 
     def is_clinical(self, w: str) -> bool:
@@ -324,8 +341,9 @@ def load_lexicon() -> Lexicon:
     last = set(last_rank)
     web2 = get_english_words_set(["web2"], lower=False, alpha=True)
     # Webster's keeps proper nouns capitalised: only its lower-case entries are common words.
-    common = {w for w in web2 if w.islower()}
-    common |= get_english_words_set(["gcide"], lower=True, alpha=True) - {w.lower() for w in web2 if not w.islower()}
+    web2_lower = {w for w in web2 if w.islower()}
+    gcide = get_english_words_set(["gcide"], lower=True, alpha=True) - {w.lower() for w in web2 if not w.islower()}
+    common = web2_lower | gcide
     return Lexicon(
         first_names=frozenset(first), last_names=frozenset(last),
         common_words=frozenset(common),
@@ -333,6 +351,7 @@ def load_lexicon() -> Lexicon:
             {w for w, r in first_rank.items() if r <= 1000} | {w for w, r in last_rank.items() if r <= 1000})),
         places=frozenset(_places()),
         common_names=frozenset(first | {w for w, r in last_rank.items() if r <= 5000}),
+        everyday_words=frozenset(web2_lower & gcide),
     )
 
 

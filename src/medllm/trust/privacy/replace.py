@@ -60,6 +60,11 @@ class Deidentifier:
     def __repr__(self) -> str:
         return f"Deidentifier({self.detector!r})"
 
+    @property
+    def operating_point(self) -> str:
+        """The detector's operating point ("recall" or "balanced")."""
+        return str(getattr(self.detector, "operating_point", "recall"))
+
     def analyze(self, text: str, known_names: Sequence[str] = ()) -> list[Span]:
         return self.detector.analyze(text, known_names)
 

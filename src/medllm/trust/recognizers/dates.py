@@ -34,7 +34,8 @@ _DATE_WORDS = frozenset("""
 on since from until till through dated date admitted admit admission discharged started
 begun began placed changed done last next due seen extubated intubated reintubated transferred
 surgery post s p dc d c dc'd c'd dcd dced dc'ed adm repeat drawn sent day pod as by in
-""".split())
+""".split()) | frozenset("""monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu
+thur thurs fri sat sun""".split())  # "tues 2/3": a weekday names the day that follows
 # Shorthand dates written month-day with a dash: "s/p fall 4-19". Ranges ("2-4 L", "7-3 shift",
 # "HR 80-90") look alike, so a date word must come just before and no unit or count just after.
 _DASH_VETO_AFTER = frozenset("""l lpm liter liters litre mg mcg ml cc g gm units unit u meq mmol
@@ -46,7 +47,8 @@ _VITALS = frozenset("hr rr pcwp pad pas cvp temp sats sat spo2 t k mg ci co svr 
 # only words that put an event on a day come before a dashed date ("since", "s/p"; not "until",
 # "due", "at": those come before ranges and times too)
 _DASH_DATE_WORDS = frozenset("""on since s p dc d c dc'd c'd dcd dced dc'ed dated admitted admit adm
-discharged extubated intubated reintubated started placed surgery seen""".split())
+discharged extubated intubated reintubated started placed surgery seen monday tuesday wednesday
+thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun""".split())
 
 
 class ClinicalDateRecognizer(ContextPatternRecognizer):

@@ -15,6 +15,7 @@ import regex as re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from medllm.trust.privacy.lexicon import CLINICAL_WORDS, STOPWORDS, Lexicon
+from medllm.trust.recognizers.names import KIN
 
 TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]|[A-Za-z]")
 INSTITUTION = frozenset("""
@@ -42,7 +43,7 @@ transferred transfer tx trans returned return admitted home born
 MOVE = frozenset("""transferred transfered transfering transferring transfer trans tx txd txf xfer
 xferred sent admitted admit discharged discharge dc'd dcd dced c'd returned return returning
 arrived arriving came come coming went going go goes accepted accepting screened screening bound
-headed medflighted flown flew brought""".split())
+headed medflighted flown flew brought referred refered referral followed adm""".split())
 MOVE_PREP = frozenset("to from at into by".split())
 _ICU = re.compile(r"[a-z]{0,4}(?:icu|ccu|cu|ed|er|or|ir)$")  # "tsicu", "cvicu": units, not places
 UNIVERSITY = frozenset("u univ university".split())
@@ -87,9 +88,25 @@ class ClinicalLocationRecognizer(EntityRecognizer):
         """A word that names where someone was moved: not generic, not a dictionary or clinical
         word, not a unit ("MICU"), capitalised in a mixed-case note."""
         acronym = mixed_case and tok.isupper() and 2 <= len(tok) <= 5  # "GH": a hospital's initials
-        return (w.isalpha() and (len(w) >= 3 or acronym) and self._proper(w) and not self.lex.is_common(w) and not self.lex.is_clinical(w)
+        # a rare dictionary entry ("Ceres", "KOSONG") may be a place there; a misspelling
+        # ("flor") may not, unless the gazetteer knows it ("Kleve")
+        return (w.isalpha() and (len(w) >= 3 or acronym) and self._proper(w) and not self.lex.is_everyday(w)
+                and not self.lex.is_clinical(w)
                 and not _ICU.fullmatch(w) and w not in _STATES and (not mixed_case or tok[0].isupper())
-                and not self.lex.near_common(w))
+                and (w in self.lex.places or not self.lex.near_common(w)))
+
+    @staticmethod
+    def _moved_before(k: int, low: list[str]) -> bool:
+        """Word `k` comes right after a moving verb and its preposition ("transferred to")."""
+        return k >= 2 and low[k - 1] in MOVE_PREP and (low[k - 2] in MOVE or (
+            k >= 3 and low[k - 2] in ("the", "a") and low[k - 3] in MOVE))
+
+    def _titled_word(self, j: int, toks: list[tuple[int, int, str]], low: list[str]) -> bool:
+        """"Sacred", "Heart" in "Sacred Heart Memorial": a capitalised word (not in capitals)
+        that is vocabulary but not shorthand or a generic word."""
+        t = toks[j][2]
+        return (t[0].isupper() and not t.isupper() and len(t) > 2 and low[j] not in GENERIC
+                and low[j] not in STOPWORDS and low[j] not in CLINICAL_WORDS)
 
     def _street(self, match: str) -> bool:
         """"12 Oak Street", not "3 WAY FOLEY IN PLACE" or "2200 PER DR" in a note in capitals."""
@@ -106,9 +123,20 @@ class ClinicalLocationRecognizer(EntityRecognizer):
         while end - 1 >= 0 and low[end - 1] in INSTITUTION_KIND and i - end < 2:
             end -= 1
         j = end - 1
-        while j >= 0 and end - j <= 3 and self._proper(low[j]) and _GLUE.fullmatch(text[toks[j][1]:toks[j + 1][0]]):
+        while j >= 0 and end - j <= 3 and (self._proper(low[j]) or self._titled_word(j, toks, low)) \
+                and _GLUE.fullmatch(text[toks[j][1]:toks[j + 1][0]]):
             j -= 1
         words = range(j + 1, end)
+        # "to go to sacred heart hospital": after a moving verb and its preposition, the words
+        # up to the institution word are its name, dictionary words too
+        if not words or not self._moved_before(j + 1, low):
+            k = end - 1
+            while k >= 0 and end - k <= 3 and low[k] not in GENERIC and low[k] not in STOPWORDS \
+                    and low[k] not in CLINICAL_WORDS and len(low[k]) > 1 \
+                    and _GLUE.fullmatch(text[toks[k][1]:toks[k + 1][0]]):
+                k -= 1
+            if k + 1 < end and self._moved_before(k + 1, low):
+                return toks[k + 1][0], toks[i][1]
         titled = all(toks[k][2][0].isupper() and not toks[k][2].isupper() for k in range(j + 1, i + 1))
         if words and (titled or any(not self.lex.is_common(low[k]) or self.lex.is_name(low[k]) for k in words)):
             return toks[j + 1][0], toks[i][1]  # the whole name: "Maryland Rehab", "Laurel Regional"
@@ -127,6 +155,8 @@ class ClinicalLocationRecognizer(EntityRecognizer):
         low = [t[2].lower() for t in toks]
         letters = sum(c.isalpha() for c in text) or 1
         mixed_case = sum(c.isupper() for c in text) / letters < 0.5
+        # a note written all in lower case says nothing by its capitals either
+        caseless = not mixed_case or sum(t[2][0].isupper() for t in toks) < 0.03 * max(1, len(toks))
         lex = self.lex
         out: list[tuple[int, int, str]] = []
         n = len(toks)
@@ -147,22 +177,37 @@ class ClinicalLocationRecognizer(EntityRecognizer):
                 out.append((toks[i][0], toks[i + 1][1], "saint"))
             # "lives in Catonsville", "moved to Towson"
             # (up to two words between: "lives nearby in X", "lives with wife in X")
-            for k in range(i + 1, min(i + 4, n - 1)):
-                if w not in RESIDENCE or "\n" in text[toks[i][1]:toks[k][0]]:
+            for k in range(i + 1, min(i + 7, n - 1)):
+                if w not in RESIDENCE or re.search(r"[\n.;!?]", text[toks[i][1]:toks[k][0]]):
                     break
                 if low[k] in ("in", "to", "near", "at"):
-                    if self._proper(low[k + 1]) and not lex.is_common(low[k + 1]) \
-                            and (not mixed_case or k == i + 1 or toks[k + 1][2][0].isupper() or low[k + 1] in lex.places):
+                    if self._proper(low[k + 1]) and not lex.is_everyday(low[k + 1]) \
+                            and (caseless or k == i + 1 or toks[k + 1][2][0].isupper() or low[k + 1] in lex.places):
                         out.append((toks[k + 1][0], toks[k + 1][1], "residence"))
                     break
+            # "daughter Samsel of Hebron", "nephew, Neil Meitz of Towson": where a relative lives
+            kin = next((k for k in range(i - 2, max(-1, i - 5), -1) if low[k] in KIN), None) \
+                if w == "of" and 1 < i and low[i - 1] not in KIN else None
+            if kin is not None and i + 1 < n and not re.search(r"[\n.;!?]", text[toks[kin][1]:toks[i][0]]) \
+                    and self._proper(low[i + 1]) and not lex.is_everyday(low[i + 1]) \
+                    and not lex.is_clinical(low[i + 1]) \
+                    and (toks[i + 1][2][0].isupper() or low[i + 1] in lex.places):
+                out.append((toks[i + 1][0], toks[i + 1][1], "residence"))
             # "transferred to X": X and the proper words right after it
-            if w in MOVE and i + 2 < n and low[i + 1] in MOVE_PREP and text[toks[i + 2][0] - 1] in " \t\n(\"'" \
-                    and self._moved_to(low[i + 2], toks[i + 2][2], mixed_case):
-                j = i + 2
-                while j + 1 < n and j - i < 4 and _GLUE.fullmatch(text[toks[j][1]:toks[j + 1][0]]) \
-                        and self._moved_to(low[j + 1], toks[j + 1][2], mixed_case):
+            # ("ADM TO THE LOBATSE": an article may come between)
+            x = i + 3 if i + 3 < n and i + 1 < n and low[i + 1] in MOVE_PREP and low[i + 2] == "the" else i + 2
+            if w in MOVE and x < n and low[i + 1] in MOVE_PREP and text[toks[x][0] - 1] in " \t\n(\"'" \
+                    and self._moved_to(low[x], toks[x][2], not caseless):
+                j = x
+                while j + 1 < n and j - i < 4 + x - i - 2 and _GLUE.fullmatch(text[toks[j][1]:toks[j + 1][0]]) \
+                        and self._moved_to(low[j + 1], toks[j + 1][2], not caseless):
                     j += 1
-                out.append((toks[i + 2][0], toks[j][1], "moved"))
+                out.append((toks[x][0], toks[j][1], "moved"))
+            # "from kampen ew", "at Ridgeway ER": a rare word before an emergency room's name
+            if w in ("from", "at", "to") and i + 2 < n and low[i + 2] in ("ew", "er", "ed") \
+                    and text[toks[i + 1][1]:toks[i + 2][0]] == " " \
+                    and self._moved_to(low[i + 1], toks[i + 1][2], not caseless):
+                out.append((toks[i + 1][0], toks[i + 1][1], "moved"))
             # "U Maryland", "University of Iowa": a university named after a place
             if w in UNIVERSITY and i + 1 < n and text[toks[i][1]:toks[i + 1][0]] in (" ", " of ") \
                     and not text[max(0, toks[i][0] - 1):toks[i][0]].strip():
@@ -181,10 +226,10 @@ class ClinicalLocationRecognizer(EntityRecognizer):
                     break
                 if phrase not in lex.places or phrase in STOPWORDS or lex.is_clinical(phrase):
                     continue
-                cue = i > 0 and low[i - 1] in PLACE_WORDS
+                cue = i > 0 and (low[i - 1] in PLACE_WORDS or (i > 1 and low[i - 1] == "the" and low[i - 2] in PLACE_WORDS))
                 cap = mixed_case and all(toks[x][2][0].isupper() for x in range(i, i + k))
                 plain = not any(lex.is_common(low[x]) for x in range(i, i + k))
-                if (cue and (cap or not mixed_case) and (plain or k > 1)) or (cap and plain and k > 1) \
+                if (cue and (cap or caseless) and (plain or k > 1)) or (cap and plain and k > 1) \
                         or (cap and plain and not lex.is_name(phrase)):
                     out.append((toks[i][0], toks[i + k - 1][1], "city_cue" if cue else "city"))
                     break

@@ -39,6 +39,20 @@ brothers bro niece nephew grandson granddaughter grandaughter grandchild cousin 
 mother father mom dad mum friend friends fiance fiancee boyfriend girlfriend partner neighbor
 proxy hcp guardian inlaw law stepson stepdaughter social
 """.split())
+# Family words proper (not "friend", "proxy", "social"): after one of these, a list name that is
+# also a dictionary word ("son Furrow called", "daughter Hope in to visit") is a name when the
+# phrase closes right after it, unless it says how the relative is or what they do
+KIN = RELATIVE - frozenset("friend friends neighbor proxy hcp guardian inlaw law social partner".split())
+KIN_STATES = frozenset("""
+still just also again always never already soon now then there here home well fine good ok okay
+upset present aware concerned tearful anxious supportive involved asleep teary emotional
+distraught angry happy pleased calm sad very much all both says said states stated feels felt
+wants wanted agrees agreed understands left came stayed arrived returned died passed lives lived
+works worked will can may might must would could should does did has had is was are were been
+""".split())
+# Words that may follow a relative's name (besides what `_named_after` takes)
+KIN_CLOSERS = frozenset("""regarding re about will would has had says said states stated wants
+wanted asked spoke came left brought took on to for with""".split())
 # Words after a name
 ROLE_AFTER = frozenset("rn md np cnm lpn rrt crna phd licsw lcsw msw pharmd rph crnp".split())
 # Words after a name that say someone was told: "Smith aware", "KOWALCZYK NOTIFIED"
@@ -114,6 +128,22 @@ class ClinicalNameRecognizer(EntityRecognizer):
         return bool(re.search(r"[,.;:()\n-]", g)) or low[i + 1] in INFORMED or low[i + 1] in (
             "and", "is", "was", "called", "visited", "in", "at", "here", "present", "who", "phoned")
 
+    def _kin_named(self, i: int, toks: list[tuple[int, int, str]], low: list[str], text: str) -> bool:
+        """After a kin word: a list name that is also a dictionary word, not a state or an act
+        ("son upset", "wife still at bedside", "dtr visited"), with the phrase closing after it."""
+        w = low[i]
+        if not (len(w) >= 3 and self.lex.is_name(w) and w not in STOPWORDS and w not in _CUES
+                and w not in NOT_NAMES and w not in KIN_STATES and not self.lex.is_clinical(w)
+                and not w.endswith(("ed", "ing", "ly"))):
+            return False
+        if self._named_after(i, toks, low, text) or (i + 1 < len(low) and low[i + 1] in KIN_CLOSERS):
+            return True
+        # a surname after it, then the phrase closes: "son cabot tamez regarding", "DAUGHTER BIRT VINCENT."
+        j = i + 1
+        return (j < len(low) and text[toks[i][1]:toks[j][0]] == " " and self.lex.is_name(low[j])
+                and not self.lex.is_everyday(low[j]) and not self.lex.is_clinical(low[j])
+                and (self._named_after(j, toks, low, text) or (j + 1 < len(low) and low[j + 1] in KIN_CLOSERS)))
+
     # -- detection ---------------------------------------------------------------------------
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
@@ -159,6 +189,19 @@ class ClinicalNameRecognizer(EntityRecognizer):
                     self._candidate(w, proper or (prev in RELATIVE and self._named_after(i, toks, low, text)))) \
                     and (proper or w in lex.common_names or not lex.is_common(w)):  # not "dtr died"
                 rule.setdefault(i, "relative" if prev in RELATIVE else "role")
+            elif prev in KIN and _CONTEXT_GAP.fullmatch(g) and self._kin_named(i, toks, low, text):
+                rule.setdefault(i, "relative")  # "son furrow called", "daughter Hope in to visit"
+        # a first and a last name, both capitalised and neither everyday English, where a sentence
+        # starts ("Yow Vosburgh arrived in micu"), in a mixed-case note
+        for i in range(n - 1):
+            a, b = toks[i][2], toks[i + 1][2]
+            if mixed_case and i not in rule and gap(i) == " " and _TITLECASE.fullmatch(a) \
+                    and _TITLECASE.fullmatch(b) and low[i] in lex.first_names and lex.is_name(low[i + 1]) \
+                    and low[i + 1] in lex.last_names \
+                    and not any(lex.is_everyday(x) or lex.is_clinical(x) or x in STOPWORDS or x in _CUES
+                                for x in (low[i], low[i + 1])):
+                rule[i] = "joined"
+                rule.setdefault(i + 1, "joined")
         # an initial and a full stop before a name-like word: "D. Phyl", "q. lander" (not "E. coli")
         for i in range(1, n):
             t0, w = toks[i - 1][2], low[i]
@@ -265,10 +308,15 @@ class ClinicalNameRecognizer(EntityRecognizer):
                                 and w not in NOT_NAMES
                                 and ((self.lex.is_name(w) and (w in self.lex.common_names or not self.lex.is_common(w)))
                                      or not (self.lex.is_common(w) or (not mixed_case and self.lex.near_common(w)))))
+                    # "Mr. Raymonde tutt": a lower-case surname after a titled name
+                    titled = (mixed_case and j == i + 1 and i >= 1 and low[i - 1] in TITLES
+                              and _TITLE_GAP.fullmatch(gap(i - 1)) is not None and t.islower() and len(w) >= 3
+                              and w in self.lex.last_names and not self.lex.is_everyday(w)
+                              and not self.lex.is_clinical(w) and w not in STOPWORDS)
                     # "Bernard Foley": an eponym after a first name, in a mixed-case note
                     surname = (mixed_case and j == i + 1 and low[i] in self.lex.first_names
                                and _TITLECASE.fullmatch(t) is not None and self.lex.is_name(w))
-                    if initial or wordlike or surname:
+                    if initial or wordlike or surname or titled:
                         rule[j] = "joined"
                         changed = True
         return [(toks[i][0], toks[i][1], r) for i, r in sorted(rule.items())]

@@ -24,6 +24,11 @@ class ClinicalPhoneRecognizer(ContextPatternRecognizer):
         NamedPattern("pager_word", r"(?i:\b(?:(?:pager|pgr|pg|page|beeper|bpr|beep|ext|extension)\.?[ \t]{0,2}"
                      r"(?:#|no\.?|num(?:ber)?)?[ \t]{0,2}:?[ \t]{0,2}))(?P<v>\d{1,2}-\d{4,5}|\d{4,6})"
                      r"(?!\d|[./:]\d|\s?(?:mg|ml|cc|mcg|units?|l|hrs?|kg|%))", 0.6),
+        # an in-house extension with a leading x or a dash, near a calling word: "x4-5678", "call 7-1234"
+        NamedPattern("x_extension", r"(?<![\w.])x[ \t]?(?P<v>\d{1,2}-\d{4}|\d{4,5})(?!\d|[./:]\d)", 0.1,
+                     context=_PAGER, window=(3, 0)),
+        NamedPattern("dash_extension", r"(?<![\d./:-])(?P<v>\d{1,2}-\d{4})(?![\d/:-]|\.\d|\s?(?:mg|ml|cc|mcg|"
+                     r"units?|l|hrs?|kg|%)\b)", 0.1, context=_PAGER, window=(3, 0)),
         NamedPattern("bare_ten", r"(?<![\d.])(?P<v>\d{10})(?!\d|\.\d)", 0.1, context=_PAGER, window=(3, 0)),
         NamedPattern("exchange_number", r"(?<![\d.])(?P<v>\d{3}[\s.-]\d{4})(?!\d|\.\d)", 0.2,
                      context=_PAGER, window=(3, 0)),

@@ -1,0 +1,72 @@
+"""Kinds of PHI the rules find without any learned part (issue 29): each test names a kind with
+made-up names and places, and the clinical words around it that must stay."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def rules():
+    from medllm.trust.privacy import PhiDetector, SiteLexicon
+
+    return PhiDetector(site=SiteLexicon(), learned=False)
+
+
+def found(rules, text: str) -> dict[str, str]:
+    return {s.text: s.label for s in rules.analyze(text)}
+
+
+def test_everyday_words_are_those_both_dictionaries_hold():
+    from medllm.trust.privacy import load_lexicon
+
+    lex = load_lexicon()
+    assert lex.is_everyday("heart") and lex.is_everyday("floors") and lex.is_everyday("upset")
+    assert lex.is_common("kosong") and not lex.is_everyday("kosong")  # one dictionary's rarity
+
+
+def test_relative_named_by_a_list_name_that_is_also_a_word(rules):
+    f = found(rules, "SOCIAL: DAUGHTER BIRT VINCENT TOOK BELONGINGS HOME.")
+    assert f.get("BIRT VINCENT") == "NAME"
+    f = found(rules, "social: md will call son cabot tamez regarding the plan.")
+    assert f.get("cabot tamez") == "NAME"
+    # how a relative is, or what they do, is not a name
+    for text in ("social: son upset, wife tearful.", "daughter visited today and son called.",
+                 "husband present at bedside. wife anxious."):
+        assert not found(rules, text), text
+
+
+def test_places_after_a_move_in_capitals_and_in_lower_case_notes(rules):
+    f = found(rules, "PT RECENTLY ADM TO THE LOBATSE FOR ULCERS. ADMITTED TO THE CCU FROM THE EW. "
+                     "TRANSFERRED TO THE FLOOR.")
+    assert f == {"LOBATSE": "LOCATION"}
+    f = found(rules, "pt arrived via amb from kampen ew for eval. dr met at jonesboro today. "
+                     "admitted to the micu. transferred to the floor.")
+    assert f.get("kampen") == "LOCATION" and f.get("jonesboro") == "LOCATION"
+    assert "micu" not in f and "floor" not in f
+
+
+def test_where_a_relative_lives(rules):
+    f = found(rules, "SOCIAL: PT LIVES WITH SON AND FAMILY IN CICERO. nephew neil meitz of towson visited.")
+    assert f.get("CICERO") == "LOCATION" and f.get("towson") == "LOCATION"
+    assert "pt" not in " ".join(found(rules, "son of pt visited. daughter of the patient called.")).lower()
+
+
+def test_institution_named_with_dictionary_words(rules):
+    f = found(rules, "Plan for pt to go to Sacred Heart Memorial at 4pm. later transferred to sacred heart hospital.")
+    assert f.get("Sacred Heart Memorial") == "LOCATION" and f.get("sacred heart hospital") == "LOCATION"
+    assert not found(rules, "came from outside hospital; seen at the medical center; went to cardiac rehab")
+
+
+def test_extensions_and_weekday_dates(rules):
+    f = found(rules, "Please call daughter at x4-5678 or page 7-1234. Tues 2/3 extubated.")
+    assert f.get("4-5678") == "PHONE" and f.get("7-1234") == "PHONE" and f.get("2/3") == "DATE"
+    assert not found(rules, "heparin 2-4000 units; crackles 1/3-1/2 up; strength 4/5")
+
+
+def test_names_where_a_sentence_starts_and_after_a_titled_name(rules):
+    f = found(rules, "npn 11p-7a:\nYolanda Przybyszewski arrived in micu at 11pm. Mr. Raymonde tutt is a 70 y/o.\n"
+                     "NEURO: alert. Heparin Drip at 900 units. Social Work to see.")
+    assert f.get("Yolanda Przybyszewski") == "NAME"
+    assert "tutt" in " ".join(f)
+    assert not any(w in " ".join(f) for w in ("Heparin", "Social", "Work", "NEURO"))
