@@ -227,11 +227,14 @@ class Session:
             self._site = default_site_lexicon(self.settings.home) or shipped_site_lexicon()
         return self._site
 
-    def deidentifier(self, site: Any = None) -> Any:
+    def deidentifier(self, site: Any = None, *, detector: Any = None) -> Any:
         """The session's Presidio de-identifier with its site lexicon, built once (it is heavy)
-        and shared by its gates; with `site`, a de-identifier over that lexicon instead."""
+        and shared by its gates; with `site`, a new one over that lexicon; with `detector`, a new
+        one over that detector (the Ray runner's detections made on workers)."""
         from medllm.trust.privacy import Deidentifier
 
+        if detector is not None:
+            return Deidentifier(detector=detector)
         if site is not None:
             return Deidentifier(site=site)
         with self._lock:

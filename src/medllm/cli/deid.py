@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Learn a site lexicon (staff names, local places, local shorthand) from annotated notes.
         It holds names: it stays local, like the vault."""
-        from medllm.config import load_settings
+        from medllm.session import Session
         from medllm.trust.privacy import learn_site_lexicon, read_gold_notes
         from medllm.trust.privacy.lexicon import SITE_LEXICON_FILE
 
@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         except ValueError as e:
             raise UserError(str(e)) from None
         site = learn_site_lexicon(notes)
-        dst = out or load_settings().home / SITE_LEXICON_FILE
+        dst = out or Session.configure().home / SITE_LEXICON_FILE
         site.save(dst)
         console.print(f"{len(notes)} notes of {len({n[0] for n in notes})} patients: "
                       f"{len(site.names)} names, {len(site.places)} places, {len(site.safe)} safe words -> {dst}")
@@ -65,10 +65,10 @@ def register(app: typer.Typer) -> None:
         and throughput. Interrupted runs continue where they stopped when started again."""
         from rich.table import Table
 
-        from medllm.config import load_settings
         from medllm.runners import get_runner
         from medllm.runners.deid import DeidJob
         from medllm.trust.privacy import MODES, SiteLexicon
+        from medllm.session import Session
         from medllm.trust.privacy.batch import collect_inputs, ledger_session
         from medllm.trust.recognizers import PHI_LABELS
 
@@ -86,7 +86,8 @@ def register(app: typer.Typer) -> None:
             if p.is_dir() and p.resolve() == out_root:
                 raise UserError("--out is the input folder; refusing to overwrite the input")
         keys = {k.strip() for k in fields.split(",")} if fields else None
-        vault_path = None if no_vault else (vault or load_settings().home / "vault.sqlite")
+        session = Session.configure()
+        vault_path = None if no_vault else (vault or session.vault_path)
         session_id = session or (None if force or no_vault else ledger_session(out_root))
         site = SiteLexicon.load(site_lexicon) if site_lexicon else None
         try:
@@ -96,7 +97,7 @@ def register(app: typer.Typer) -> None:
         with progress_bar("deid") as bar:
             task = bar.add_task("deid", total=len(tasks))
             job = DeidJob(tasks, out_root, mode=mode, vault=vault_path, session_id=session_id, seed=seed,
-                          fields=keys, patient_field=patient_field, site=site, force=force,
+                          fields=keys, patient_field=patient_field, site=site, force=force, session=session,
                           progress=lambda done, total: bar.update(task, completed=done))
             rep = run.run(job)
         gate = job.gate
