@@ -284,12 +284,18 @@ class Session:
             return LLMJudge.from_spec(name, self.settings)
         return None
 
-    def triager(self, judge: str | None = None) -> Any:
+    def triager(self, judge: str | None = None, *, weights: Any = None, thresholds: Any = None,
+                encoder: Any = None) -> Any:
         """The safety triager: this session's thresholds (`triage_*` settings) and the judge
-        `judge` names (default: the `triage_judge` setting; "off" for none), built once per judge."""
+        `judge` names (default: the `triage_judge` setting; "off" for none), built once per judge.
+        With `weights`, `thresholds` or `encoder` (a benchmark's fold-fitted heads, cached
+        embeddings), a new triager of those parts, not kept."""
         from medllm.trust.triage import Thresholds, Triager, judge_spec
 
         key = judge_spec(judge if judge is not None else self.settings.triage_judge)
+        if weights is not None or thresholds is not None or encoder is not None:
+            return Triager(weights=weights, thresholds=thresholds or Thresholds.from_settings(self.settings),
+                           judge=self.triage_judge(key or "off"), encoder=encoder)
         with self._lock:
             if key not in self._triagers:
                 self._triagers[key] = Triager(thresholds=Thresholds.from_settings(self.settings),
@@ -326,12 +332,13 @@ class Session:
     def ask(self, question: str, *, options: str | Sequence[str] | None = None,
             strategy: str | None = None, params: GenParams | None = None,
             on_token: Callable[[str], None] | None = None, client: str | None = None,
-            k: int = 5, decision: Any = None) -> Answer:
+            k: int = 5, decision: Any = None, gate: Any = None) -> Answer:
         """The main pipeline (`medllm.assistant.ask`) on this session's model and knowledge, with
-        a fresh privacy gate per question when the gate is on, recorded in the audit log."""
+        a fresh privacy gate per question when the gate is on (or `gate`, one the caller made
+        with `new_gate()` to look at its surrogates), recorded in the audit log."""
         from medllm.assistant import ask
 
         return ask(question, self.model, retriever=self.retriever, graph=self.graph, options=options,
                    strategy=strategy or self.strategy, params=params or self.params,
-                   gate=self.new_gate(), gate_reason=self.gate_reason, audit=self.audit,
+                   gate=gate if gate is not None else self.new_gate(), gate_reason=self.gate_reason, audit=self.audit,
                    on_token=on_token, client=client, k=k, triager=self.triager(), decision=decision)
