@@ -125,3 +125,18 @@ def test_eval_job_runs_with_the_sessions_settings(base_model, tmp_path):
     assert res.summary["n"] == 2 and res.answered == 2
     assert res.out_dir == session.settings.runs_dir / res.run_id  # the session's home, not the process's
     assert session.run_store().get(res.run_id) is not None
+
+
+def test_deid_cli_keeps_the_vault_session_option(tmp_path):
+    """`--session` names the vault session (not the composition root's Session)."""
+    from typer.testing import CliRunner
+
+    from medllm.cli import app
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.txt").write_text("Mr. John Smith was seen on 03/14/2023.")
+    r = CliRunner().invoke(app, ["deid", str(notes), "--out", str(tmp_path / "o"), "--session", "ward7",
+                                 "--vault", str(tmp_path / "v.sqlite"), "--seed", "1"], env={"COLUMNS": "300"})
+    assert r.exit_code == 0, r.output
+    assert "session ward7" in r.output and "John Smith" not in (tmp_path / "o" / "a.txt").read_text()

@@ -86,8 +86,8 @@ def register(app: typer.Typer) -> None:
             if p.is_dir() and p.resolve() == out_root:
                 raise UserError("--out is the input folder; refusing to overwrite the input")
         keys = {k.strip() for k in fields.split(",")} if fields else None
-        session = Session.configure()
-        vault_path = None if no_vault else (vault or session.vault_path)
+        parts = Session.configure()  # (`session` is the --session option: the vault session id)
+        vault_path = None if no_vault else (vault or parts.vault_path)
         session_id = session or (None if force or no_vault else ledger_session(out_root))
         site = SiteLexicon.load(site_lexicon) if site_lexicon else None
         try:
@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
         with progress_bar("deid") as bar:
             task = bar.add_task("deid", total=len(tasks))
             job = DeidJob(tasks, out_root, mode=mode, vault=vault_path, session_id=session_id, seed=seed,
-                          fields=keys, patient_field=patient_field, site=site, force=force, session=session,
+                          fields=keys, patient_field=patient_field, site=site, force=force, session=parts,
                           progress=lambda done, total: bar.update(task, completed=done))
             rep = run.run(job)
         gate = job.gate
