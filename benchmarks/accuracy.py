@@ -78,13 +78,13 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)  # MiniLM for kNN
 
-    from medllm.config import load_settings
     from medllm.eval import metrics as M
     from medllm.eval.datasets import LoadedDataset, load_dataset
     from medllm.eval.runner import EvalConfig, run_eval
-    from medllm.models import load_model
+    from medllm.session import Session
 
-    settings = load_settings(cache=False, n_threads=args.threads)
+    session = Session.configure(cache=False, n_threads=args.threads)
+    settings = session.settings
     full = load_dataset(MEDMCQA)
     start = SLICES[args.slice]
     items = full.questions[start : start + args.n]
@@ -102,7 +102,7 @@ def main() -> None:
 
     for name in args.models.split(","):
         spec = f"llamacpp:{name}"
-        model = load_model(spec, settings, cache=False)
+        model = session.load_model(spec, cache=False)
         base: list[bool] | None = None
         base_cost = 0.0
         header = (f"{'method':<18} {'acc':>6} {'95% CI':>14} {'Δ vs zero [95% CI]':>22} {'McNemar p':>9}"
@@ -148,16 +148,15 @@ def cost_interleaved(model_name: str, n: int, shots: int, threads: int) -> None:
     so in one run (one model, one prefix) it is never evicted, as here."""
     import time
 
-    from medllm.config import load_settings
     from medllm.eval.datasets import load_dataset
-    from medllm.models import load_model
+    from medllm.session import Session
     from medllm.tasks.prompts import loglik_requests
 
     qs = load_dataset(MEDMCQA).questions
     items, shots_qs = qs[SLICES["report"] : SLICES["report"] + n], qs[1500 : 1500 + shots]
-    settings = load_settings(cache=False, n_threads=threads)
-    model = load_model(f"llamacpp:{model_name}", settings, cache=False)
-    kshot = load_model(f"llamacpp:{model_name}", settings, cache=False)
+    session = Session.configure(cache=False, n_threads=threads)
+    model = session.load_model(f"llamacpp:{model_name}", cache=False)
+    kshot = session.load_model(f"llamacpp:{model_name}", cache=False)
     names = ("zero-shot", f"{shots}-shot, prefix cache", f"{shots}-shot, from scratch")
     secs = dict.fromkeys(names, 0.0)
     identical = True

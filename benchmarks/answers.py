@@ -203,16 +203,16 @@ def main() -> None:
         ask_latency(args.model, args.ask_latency, args.clinical_index, not args.no_graph_in_ask)
         return
 
-    from medllm.config import load_settings
     from medllm.eval.datasets import load_dataset
     from medllm.eval.metrics import bootstrap_ci, mcnemar_exact, paired_bootstrap_diff
     from medllm.knowledge.index import load_index
-    from medllm.models import load_model
     from medllm.models.base import GenParams
     from medllm.reasoning.base import SolveContext
+    from medllm.session import Session
 
-    settings = load_settings()
-    model = load_model(args.model, settings, cache=False)
+    session = Session.configure()
+    settings = session.settings
+    model = session.load_model(args.model, cache=False)
     modes = [m for m in args.modes.split(",") if m]
     retr = {}
     if any(m in ("rag-clinical", "evidence") for m in modes):

@@ -44,7 +44,9 @@ def main() -> None:
 
     from medllm.eval.datasets import load_dataset
     from medllm.eval.runner import EvalConfig, run_eval
-    from medllm.models import load_model
+    from medllm.session import Session
+
+    session = Session.configure()
 
     def majority(spec: str, n: int) -> float:
         """Accuracy of always answering the most frequent gold label of these n items: the floor
@@ -67,7 +69,7 @@ def main() -> None:
                 spec, n = DATASETS[ds]
                 n = limits.get(f"{name}/{ds}", n)
                 if model is None:
-                    model = load_model(f"llamacpp:{name}", cache=False)
+                    model = session.load_model(f"llamacpp:{name}", cache=False)
                 t0 = time.perf_counter()
                 res = run_eval(EvalConfig(dataset=spec, model=f"llamacpp:{name}", limit=n), model=model)
                 m = res.summary["metrics"]

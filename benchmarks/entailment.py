@@ -137,10 +137,9 @@ def main() -> None:
     report(f"MiniLM + negation, thresholds chosen on the other folds (per fold: {chosen})", gold, held, secs)
 
     for spec in args.models:
-        from medllm.config import load_settings
-        from medllm.models import load_model
+        from medllm.session import Session
 
-        m = load_model(spec, load_settings(), cache=False)
+        m = Session.configure().load_model(spec, cache=False)
         try:
             for cal in (False, True):
                 j = ModelJudge(m, emb, calibrate=cal)

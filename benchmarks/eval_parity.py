@@ -200,11 +200,11 @@ def run_naive(spec: str, n: int) -> tuple[dict, float]:
     """Fallback reference: every (context, option) scored alone with the same prompt."""
     sys.path.insert(0, str(REPO / "src"))
     from medllm.eval.datasets import load_dataset
-    from medllm.models import load_model
+    from medllm.session import Session
     from medllm.tasks.prompts import loglik_requests
 
     t0 = time.perf_counter()
-    model = load_model(spec, cache=False)
+    model = Session.configure().load_model(spec, cache=False)
     qs = load_dataset(f"medmcqa:{DATA}/medmcqa/dev_a.jsonl").questions[:n]
     preds = {}
     for q in qs:
@@ -230,10 +230,10 @@ def main() -> None:
     args = ap.parse_args()
 
     sys.path.insert(0, str(REPO / "src"))
-    from medllm.config import load_settings
     from medllm.models.registry import resolve_gguf
+    from medllm.session import Session
 
-    models_dir = load_settings().models_dir
+    models_dir = Session.configure().models_dir
     assert models_dir is not None
     gguf = resolve_gguf(args.model, models_dir)
     spec = f"llamacpp:{args.model}"

@@ -73,10 +73,12 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("MEDLLM_N_THREADS", "1")  # others share the cores
 
-    from medllm.config import load_settings
-    from medllm.eval.runner import EvalConfig, run_eval
+    from medllm.eval.runner import EvalConfig
+    from medllm.jobs import EvalRequest, evaluate
+    from medllm.session import Session
 
-    settings = load_settings()
+    session = Session.configure()
+    settings = session.settings
     rows = []
     for r in runs():
         if args.only and r.name not in args.only:
@@ -85,7 +87,7 @@ def main() -> None:
                          shots=r.shots, shots_from=r.shots_from, limit=args.limit or r.limit, seed=0)
         extra = {"index": str(settings.indexes_dir / "default")} if r.strategy == "rag" else {}
         cfg.extra.update(extra)
-        res = run_eval(cfg, settings=settings,
+        res = evaluate(session, EvalRequest(cfg),
                        progress=lambda d, t, n=r.name: print(f"  {n} {d}/{t}", end="\r", flush=True))
         m = res.summary["metrics"]
         rl = m["rougeLsum"] if r.name == "aci" else m["rougeL"]

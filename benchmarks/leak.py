@@ -111,19 +111,15 @@ def main() -> None:
     from rich.console import Console
     from rich.progress import track
 
-    from medllm.assistant import ask
-    from medllm.config import load_settings
-    from medllm.eval.runner import EvalConfig, run_eval
-    from medllm.models import GenParams, load_model
-    from medllm.trust.audit_log import AuditLog
-    from medllm.trust.privacy import Deidentifier, PrivacyGate, gate_reason, gate_required
+    from medllm.eval.runner import EvalConfig
+    from medllm.jobs import AskRequest, EvalRequest, ask, evaluate
+    from medllm.models import GenParams
+    from medllm.session import Session
     from medllm.trust.privacy.synthetic_notes import generate_notes
 
     server = RecordingServer()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     spec = f"openai:{server.url}#recorder"
-    s = load_settings()
-    assert gate_required(spec, s.privacy_gate), "the gate must be on by default for openai: specs"
 
     notes = generate_notes(a.notes + a.eval_notes, seed=7)
     ask_notes, eval_notes = notes[: a.notes], notes[a.notes :]
@@ -136,17 +132,16 @@ def main() -> None:
     sent_wo_surrogates: list[str] = []
 
     # 1. ask: the pipeline `medllm ask` runs, with the response cache on (it is, when gated).
-    model = load_model(spec, s, cache=True)
-    deid = Deidentifier()
-    audit = AuditLog(home / "audit.jsonl")
+    session = Session.open(spec, strategy="direct", cache=True)  # audit: $MEDLLM_HOME/audit.jsonl
+    assert session.gated, "the gate must be on by default for openai: specs"
+    s = session.settings
     t0 = time.perf_counter()
     echoed = 0
     for n in track(ask_notes, description="ask", console=Console(stderr=True)):
         before = len(server.bodies)
-        gate = PrivacyGate(deid, vault=home / "vault.sqlite")
-        ans = ask(f"{n.text}\n\nSummarise the plan for this patient.", model, strategy="direct",
-                  params=GenParams(max_tokens=64), gate=gate, gate_reason=gate_reason(spec, s.privacy_gate),
-                  audit=audit)
+        gate = session.new_gate()  # vault: $MEDLLM_HOME/vault.sqlite
+        ans = ask(session, AskRequest(f"{n.text}\n\nSummarise the plan for this patient.",
+                                      params=GenParams(max_tokens=64), gate=gate))
         echoed += REPLY in ans.text
         sent = "\n".join(server.bodies[before:])
         sent_per_note.append(sent)
@@ -155,7 +150,7 @@ def main() -> None:
         for fake in sorted(gate.session.surrogates(), key=len, reverse=True):
             sent = sent.replace(json.dumps(fake)[1:-1], " ")
         sent_wo_surrogates.append(sent)
-    model.close()
+    session.close()
     t_ask = time.perf_counter() - t0
 
     # 2. eval: a generic JSON-lines dataset whose questions are the notes, generate mode.
@@ -164,8 +159,9 @@ def main() -> None:
                                       "options": ["yes", "no"], "answer": 0}) + "\n" for n in eval_notes))
     t0 = time.perf_counter()
     before = len(server.bodies)
-    run_eval(EvalConfig(dataset=f"jsonl:{ds}?question=q&options=options&answer=answer&answer_base=0",
-                        model=spec, mode="generate", limit=len(eval_notes)), settings=s)
+    evaluate(Session.configure(), EvalRequest(EvalConfig(
+        dataset=f"jsonl:{ds}?question=q&options=options&answer=answer&answer_base=0",
+        model=spec, mode="generate", limit=len(eval_notes))))
     t_eval = time.perf_counter() - t0
     eval_bodies = server.bodies[before:]  # generate mode: one request per item, in order
     assert len(eval_bodies) == len(eval_notes), f"{len(eval_bodies)} eval requests for {len(eval_notes)} items"

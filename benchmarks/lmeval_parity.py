@@ -35,9 +35,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from medllm.config import load_settings
 from medllm.eval.lmeval import compare_with_medllm
-from medllm.models import load_model
+from medllm.session import Session
 
 DATA = Path(os.environ.get("MEDLLM_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -58,11 +57,12 @@ def main() -> int:
         files["medqa_4options"] = args.medqa
         tasks.append("medqa_4options")
     console = Console(width=180)
-    settings = load_settings()
+    session = Session.configure()
+    settings = session.settings
     console.print(f"model {args.model}, n_threads={settings.n_threads or os.cpu_count()}, "
                   f"n_ctx={settings.n_ctx}, zero-shot, first {args.n} items per task")
     t0 = time.perf_counter()
-    model = load_model(f"llamacpp:{args.model}", settings, cache=False)  # no response cache
+    model = session.load_model(f"llamacpp:{args.model}", cache=False)  # no response cache
     console.print(f"model loaded in {time.perf_counter() - t0:.1f} s (not counted below)")
 
     rows = []

@@ -18,10 +18,10 @@ import statistics
 import time
 from pathlib import Path
 
-from medllm.config import load_settings
 from medllm.models.base import GenParams
 from medllm.models.llamacpp import LlamaCppModel
 from medllm.models.registry import resolve_gguf
+from medllm.session import Session
 
 DATA = Path(os.environ.get("MEDLLM_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -119,8 +119,7 @@ def main() -> None:
     ap.add_argument("--gen-tokens", type=int, default=64)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     a = ap.parse_args()
-    s = load_settings()
-    path = resolve_gguf(a.model, s.models_dir)
+    path = resolve_gguf(a.model, Session.configure().models_dir)
     print(f"model: {a.model} ({path.stat().st_size / 1e6:.0f} MB)")
     bench_tokens(path, a.threads, a.rounds, a.gen_tokens)
     bench_loglik(path, a.threads, a.items)

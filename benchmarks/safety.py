@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from medllm.eval.metrics import wilson_ci
+from medllm.session import Session
 from medllm.trust.triage import Thresholds, Triager, TriageDecision, TriageWeights
 from medllm.trust.triage_train import (
     Example, cached_embeddings, category_label, choose_thresholds, default_emb_cache, fit, load_dev,
@@ -156,7 +157,7 @@ def fitted(train: list[Example], X: np.ndarray, index: dict[str, int], cache: Pa
 def run_fold(train: list[Example], test: list[Example], X: np.ndarray, index: dict[str, int],
              encoder: ArrayEncoder, cache: Path) -> list[tuple[Example, TriageDecision]]:
     weights, th = fitted(train, X, index, cache)
-    tri = Triager(weights=weights, thresholds=th, judge=None, encoder=encoder)
+    tri = Session.configure().triager("off", weights=weights, thresholds=th, encoder=encoder)
     return list(zip(test, tri.decide_many([e.text for e in test]), strict=True))
 
 
@@ -243,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.show_errors:
         print_errors(tallies_for_errors)
     if args.latency_n:
-        shipped = Triager(judge=None)
+        shipped = Session.configure().triager("off")
         sample = [e.text for e in dev[:: max(1, len(dev) // args.latency_n)]][: args.latency_n]
         med, p95 = latency(shipped, sample)
         print(f"\nLatency of the shipped triager without a judge (embedding + findings + intent, one message "

@@ -119,11 +119,11 @@ def build_bench_index(home: Path) -> Path:
     return out
 
 
-def run_cell(model: Any, model_name: str, ds_name: str, questions: list, strategy: str, home: Path,
+def run_cell(session: Any, model_name: str, ds_name: str, questions: list, strategy: str, home: Path,
              resources: dict[str, Any], pool: list) -> list[dict[str, Any]]:
     from medllm.eval.store import PredictionLog
     from medllm.models.base import GenParams
-    from medllm.reasoning import SolveContext, get_solver
+    from medllm.reasoning import get_solver
     from medllm.reasoning.util import permute_question
 
     path = out_dir(home, model_name, ds_name) / fname(strategy)
@@ -137,11 +137,11 @@ def run_cell(model: Any, model_name: str, ds_name: str, questions: list, strateg
         needs = set(getattr(solver, "needs", ()))
         tokens = DIRECT_TOKENS if strategy in ("direct", "choice-shuffle", "fewshot(k=3)", "knn-fewshot(k=3)",
                                                "knn-fewshot(k=3)+choice-shuffle", "rag(k=3)", "kg-rag") else COT_TOKENS
-        ctx = SolveContext(model=model, mode="generate", params=GenParams(max_tokens=tokens, temperature=0.0, seed=0),
-                           shots=(pool[:MEDPROMPT_POOL] if strategy.startswith("medprompt") else pool)
-                           if "shots" in needs else [],
-                           retriever=resources.get("retriever") if "retriever" in needs else None,
-                           graph=resources.get("graph") if "graph" in needs else None)
+        ctx = session.context("generate", params=GenParams(max_tokens=tokens, temperature=0.0, seed=0),
+                              shots=(pool[:MEDPROMPT_POOL] if strategy.startswith("medprompt") else pool)
+                              if "shots" in needs else [])
+        ctx.retriever = resources.get("retriever") if "retriever" in needs else None
+        ctx.graph = resources.get("graph") if "graph" in needs else None
         if "retriever" in needs and ctx.retriever is None:
             ctx.retriever = resources["load_retriever"]()
         if "graph" in needs and ctx.graph is None:
@@ -256,9 +256,10 @@ def main() -> None:
     ap.add_argument("--report", action="store_true", help="only print the table from stored results")
     args = ap.parse_args()
 
-    from medllm.config import load_settings
+    from medllm.session import Session
 
-    settings = load_settings()
+    parts = Session.configure()  # the settings, the bench index and the graph
+    settings = parts.settings
     home = settings.home
     models = [m for m in args.models.split(",") if m]
     datasets = [d for d in args.datasets.split(",") if d]
@@ -271,7 +272,6 @@ def main() -> None:
         return
 
     from medllm.eval.datasets import load_dataset
-    from medllm.models import load_model
 
     data = {d: load_dataset(DATASETS[d]).questions for d in datasets}
     pool = load_dataset(DATASETS["medmcqa"]).questions[POOL[0]:POOL[1]]
@@ -279,21 +279,17 @@ def main() -> None:
 
     def load_retriever() -> Any:
         if "retriever" not in cache:
-            from medllm.knowledge.index import load_index
-
-            cache["retriever"] = load_index(build_bench_index(home), dense=False)
+            cache["retriever"] = parts.index(build_bench_index(home), dense=False)
         return cache["retriever"]
 
     def load_graph() -> Any:
         if "graph" not in cache:
-            from medllm.knowledge.kg.graph import load_default_graph
-
-            cache["graph"] = load_default_graph()
+            cache["graph"] = parts.knowledge_graph()
         return cache["graph"]
 
     resources = {"load_retriever": load_retriever, "load_graph": load_graph}
     for model_name in models:
-        model = load_model(f"llamacpp:{model_name}", settings, cache=True)
+        session = Session.open(f"llamacpp:{model_name}", strategy="direct", settings=settings, cache=True, audit=False)
         try:
             for strat in strategies:
                 for ds in STRATEGIES[strat]:
@@ -302,10 +298,10 @@ def main() -> None:
                     n = args.heavy_n if (strat in HEAVY and args.heavy_n) else args.n
                     resources["retriever"], resources["graph"] = cache.get("retriever"), cache.get("graph")
                     t = time.perf_counter()
-                    recs = run_cell(model, model_name, ds, data[ds][:n], strat, home, resources, pool)
+                    recs = run_cell(session, model_name, ds, data[ds][:n], strat, home, resources, pool)
                     print(f"  done {model_name} {ds} {strat}: n={len(recs)} in {time.perf_counter() - t:.0f} s", flush=True)
         finally:
-            model.close()
+            session.close()
     print_table(home, models, datasets)
 
 

@@ -16,7 +16,7 @@ import argparse
 import time
 from pathlib import Path
 
-from medllm.config import load_settings
+from medllm.session import Session
 from medllm.train.recipe import load_recipe
 from medllm.train.run import train_run
 
@@ -31,7 +31,7 @@ def main() -> None:
     ap.add_argument("--reply-check", type=int, default=90,
                     help="DPO on safety pairs: also compare greedy replies to N held-back messages (0 = off)")
     args = ap.parse_args()
-    settings = load_settings()
+    settings = Session.configure().settings
     rows = []
     for kind, path in RECIPES.items():
         if args.only and kind != args.only:

@@ -99,12 +99,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 def judge_prompts(spec: str) -> dict[str, Callable[[str], float]]:
     """p(yes) to the refusal question from `spec`: the shipped few-shot judge, and the same task
     zero-shot in Qwen's chat template (an instruct model's own format)."""
-    from medllm.config import load_settings
-    from medllm.models import load_model
+    from medllm.session import Session
     from medllm.trust.triage_judge import REFUSE_TASK, LLMJudge
 
     LLMJudge.from_spec(spec)  # the judge's own check of the spec (a local llamacpp: model)
-    model = load_model(spec, load_settings(), cache=False)
+    model = Session.configure().load_model(spec, cache=False)
     judge = LLMJudge(model=model, spec=spec)
 
     def chat(text: str) -> float:

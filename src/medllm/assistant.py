@@ -28,7 +28,7 @@ from medllm.trust.privacy import GatedModel, PrivacyGate
 from medllm.trust.safety import (
     apply_guardrails, check_output, decision_flags, is_refusal, is_safe_completion, urgent_preamble,
 )
-from medllm.trust.triage import TriageDecision, Triager, default_triager, judge_spec
+from medllm.trust.triage import TriageDecision, Triager
 from medllm.types import Answer, Question
 
 
@@ -133,16 +133,15 @@ def ask(
     (token by token for free-text `direct`, else in one piece), then what the checks add; the
     pieces join to `Answer.text` whenever the streamed answer was not revised afterwards.
     `client` (an API key's id) goes into the audit record; `k` is how many passages rag shows.
-    `triager` decides urgency and refusal (default: the settings' thresholds and judge);
+    `triager` decides urgency and refusal (default: the shipped thresholds, no judge; a
+    `Session` passes the one its settings describe);
     `decision` is its decision on this question when the caller already has it (the service
     sends the flags before the answer), so the question is not triaged twice."""
     question = _nonempty(question)
     t0 = time.perf_counter()
     if decision is None:
-        if triager is None:
-            from medllm.config import load_settings
-
-            triager = default_triager(judge_spec(load_settings().triage_judge))
+        if triager is None:  # a Session passes its own (its settings' thresholds and judge)
+            triager = Triager(judge=None)
         decision = triager.decide(question)
     in_flags = decision_flags(decision)
     sent = gate.scrub(question)[0] if gate else question  # what the audit log may hash

@@ -7,7 +7,6 @@ import pytest
 from medllm.eval.datasets import DatasetSpec, LoadedDataset
 from medllm.eval.runner import EvalConfig, run_eval
 from medllm.knowledge.index import build_index
-from medllm.reasoning.resources import load_resources
 from medllm.types import Passage
 
 
@@ -26,6 +25,9 @@ def test_runner_passes_the_index_to_rag(base_model, question, tmp_path):
 
 
 def test_missing_index_is_a_clear_error(tmp_path):
+    from medllm.session import Session
+
+    session = Session.configure()
     with pytest.raises(FileNotFoundError, match="medllm kb build-default"):
-        load_resources(["retriever"], tmp_path / "nothing")
-    assert load_resources([]) == {}
+        session.index(tmp_path / "nothing")
+    assert session.index(tmp_path / "nothing", optional=True) is None and session.notes

@@ -147,3 +147,27 @@ def test_triage_ray_decisions_equal_local(tmp_path, monkeypatch):
     c = cli.invoke(app, ["triage", "msgs.jsonl", "--out", "ray", "--runner", "ray", "--workers", "1"])
     assert "91 already there" in c.output
     assert len((tmp_path / "ray" / "decisions.jsonl").read_text().splitlines()) == 91
+
+
+@pytest.mark.slow  # starts a Ray cluster and loads the graph in a worker (~1 min on 2 busy cores)
+def test_extract_ray_output_equals_local(tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    from typer.testing import CliRunner
+
+    from medllm.cli import app
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.txt").write_text("HPI: Denies chest pain. Reports fever.\nPMH: Hypertension.\n")
+    (notes / "b.jsonl").write_text(json.dumps({"id": "n1", "text": "No cough. Hyperkalemia."}) + "\n{broken\n"
+                                   + json.dumps({"id": "n2", "text": "FAMILY HISTORY: mother with asthma."}) + "\n")
+    cli = CliRunner()
+    args = ["extract", str(notes), "--tagger", "dictionary", "--codes", "3"]
+    a = cli.invoke(app, [*args, "--out", str(tmp_path / "local")])
+    b = cli.invoke(app, [*args, "--out", str(tmp_path / "ray"), "--runner", "ray", "--workers", "1"])
+    assert a.exit_code == 1 and b.exit_code == 1, (a.output, b.output)  # the broken line is reported
+    assert "ray: 1 worker(s)" in b.output and "line 2" in b.output
+    for name in ("a.txt.jsonl", "b.jsonl"):
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes(), name
+    c = cli.invoke(app, [*args, "--out", str(tmp_path / "ray"), "--runner", "ray", "--workers", "1"])
+    assert "2 file(s) done by an earlier run" in c.output, c.output

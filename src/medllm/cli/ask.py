@@ -38,14 +38,14 @@ def ask_command(
 
     Example: medllm ask "Which gene is mutated in Marfan syndrome?"
     """
-    from medllm.config import load_settings
+    from medllm.jobs import AskRequest, ask
     from medllm.session import Session
 
     if question == "-":
         question = sys.stdin.read()
     if not question.strip():
         raise UserError("the question is empty; type a question or a case description")
-    s = load_settings(max_tokens=max_tokens, temperature=temperature, seed=seed, privacy_gate=gate)
+    overrides = {"max_tokens": max_tokens, "temperature": temperature, "seed": seed, "privacy_gate": gate}
     if index is not None and not (index / "manifest.json").exists():
         raise UserError(f"no knowledge base at {index}; build one with `medllm kb build` or `medllm kb build-default`")
     knowledge = [r for r, off in (("retriever", no_kb), ("graph", no_kg)) if not off]
@@ -54,7 +54,7 @@ def ask_command(
     try:
         if status:
             status.start()
-        with Session.open(model, strategy=strategy, settings=s, knowledge=knowledge, index=index,
+        with Session.open(model, strategy=strategy, overrides=overrides, knowledge=knowledge, index=index,
                           optional_index=True, cache=cache,
                           status=status.update if status else None) as session:
             for note in session.notes:
@@ -70,7 +70,7 @@ def ask_command(
                 shown.append(piece)
                 print(piece, end="", flush=True)
 
-            answer = session.ask(question, options=options, k=k, on_token=None if as_json else stream)
+            answer = ask(session, AskRequest(question, options=options, k=k), on_token=None if as_json else stream)
     finally:
         if status:
             status.stop()

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Learn a site lexicon (staff names, local places, local shorthand) from annotated notes.
         It holds names: it stays local, like the vault."""
-        from medllm.config import load_settings
+        from medllm.session import Session
         from medllm.trust.privacy import learn_site_lexicon, read_gold_notes
         from medllm.trust.privacy.lexicon import SITE_LEXICON_FILE
 
@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         except ValueError as e:
             raise UserError(str(e)) from None
         site = learn_site_lexicon(notes)
-        dst = out or load_settings().home / SITE_LEXICON_FILE
+        dst = out or Session.configure().home / SITE_LEXICON_FILE
         site.save(dst)
         console.print(f"{len(notes)} notes of {len({n[0] for n in notes})} patients: "
                       f"{len(site.names)} names, {len(site.places)} places, {len(site.safe)} safe words -> {dst}")
@@ -68,10 +68,11 @@ def register(app: typer.Typer) -> None:
         and throughput. Interrupted runs continue where they stopped when started again."""
         from rich.table import Table
 
-        from medllm.config import DEID_OPERATING_POINTS, load_settings
+        from medllm.config import DEID_OPERATING_POINTS
         from medllm.runners import get_runner
         from medllm.runners.deid import DeidJob
         from medllm.trust.privacy import MODES, SiteLexicon
+        from medllm.session import Session
         from medllm.trust.privacy.batch import collect_inputs, ledger_session
         from medllm.trust.recognizers import PHI_LABELS
 
@@ -89,11 +90,11 @@ def register(app: typer.Typer) -> None:
             if p.is_dir() and p.resolve() == out_root:
                 raise UserError("--out is the input folder; refusing to overwrite the input")
         keys = {k.strip() for k in fields.split(",")} if fields else None
-        settings = load_settings()
-        point = operating_point or settings.deid_operating_point
+        parts = Session.configure()  # (`session` is the --session option: the vault session id)
+        point = operating_point or parts.settings.deid_operating_point
         if point not in DEID_OPERATING_POINTS:
             raise UserError(f"--operating-point {point!r}: use {' or '.join(DEID_OPERATING_POINTS)}")
-        vault_path = None if no_vault else (vault or settings.home / "vault.sqlite")
+        vault_path = None if no_vault else (vault or parts.vault_path)
         session_id = session or (None if force or no_vault else ledger_session(out_root))
         site = SiteLexicon.load(site_lexicon) if site_lexicon else None
         try:
@@ -103,7 +104,7 @@ def register(app: typer.Typer) -> None:
         with progress_bar("deid") as bar:
             task = bar.add_task("deid", total=len(tasks))
             job = DeidJob(tasks, out_root, mode=mode, vault=vault_path, session_id=session_id, seed=seed,
-                          fields=keys, patient_field=patient_field, site=site, force=force,
+                          fields=keys, patient_field=patient_field, site=site, force=force, session=parts,
                           operating_point=point,
                           progress=lambda done, total: bar.update(task, completed=done))
             rep = run.run(job)

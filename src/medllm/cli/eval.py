@@ -108,10 +108,9 @@ def _metrics_table(summary: dict[str, Any], title: str) -> Table:
 
 
 def _store():  # type: ignore[no-untyped-def]
-    from medllm.config import load_settings
-    from medllm.eval.store import RunStore
+    from medllm.session import Session
 
-    return RunStore(load_settings().home / "runs.sqlite")
+    return Session.configure().run_store()
 
 
 @app.callback(invoke_without_command=True)
@@ -141,10 +140,12 @@ def run(
     if not dataset:
         console.print(ctx.get_help())
         raise typer.Exit(0)
-    from medllm.config import load_settings
-    from medllm.eval.runner import EvalConfig, run_eval
+    from medllm.eval.runner import EvalConfig
+    from medllm.jobs import EvalRequest, evaluate
+    from medllm.session import Session
 
-    settings = load_settings()
+    session = Session.configure()
+    settings = session.settings
     if index is not None and not (index / "manifest.json").is_file():
         raise UserError(f"--index {index}: no knowledge base there (no manifest.json); build one with "
                         "`medllm kb build` or `medllm kb build-default`")
@@ -169,7 +170,7 @@ def run(
             else:
                 bar.update(task_id, completed=done)
 
-        result = run_eval(config, out_dir=out, settings=settings, progress=progress, reidentify=reidentify)
+        result = evaluate(session, EvalRequest(config, out_dir=out, reidentify=reidentify), progress=progress)
     s = result.summary
     if result.resumed:
         console.print(f"resumed: {result.resumed} items were already done, {result.answered} answered now")

@@ -23,16 +23,21 @@ def register(app: typer.Typer) -> None:
         id_field: str = typer.Option("id", help="jsonl: the key holding a note id"),
         text_field: str = typer.Option("text", help="jsonl: the key holding the note text"),
         force: bool = typer.Option(False, help="redo files an earlier run finished"),
+        runner: str = typer.Option("local", help="local (this process) or ray (notes extracted on Ray workers; "
+                                   "same output): `pip install 'medllm[ray]'`"),
+        ray_address: str | None = typer.Option(None, help="ray: 'auto' or ray://HOST:10001; default: "
+                                               "a local Ray cluster for this command"),
+        workers: int | None = typer.Option(None, help="ray: worker processes (one tagger each)"),
     ) -> None:
         """Extract entities with type, concept, assertion (present / negated / possible,
         recent / historical / hypothetical, patient / other) and section from each note, and
         suggest ICD-10-CM codes (negated, hypothetical and other-person findings never coded).
         Writes OUT/<file>.jsonl; an interrupted run continues where it stopped."""
-        from medllm.config import load_settings
-        from medllm.tasks.ie.batch import collect_inputs, extract_files
-        from medllm.tasks.ie.coding import ICDCoder
-        from medllm.tasks.ie.pipeline import load_tagger
-        from medllm.trust.privacy.gate import gate_required
+        from medllm.jobs import check_tagger
+        from medllm.runners import get_runner
+        from medllm.runners.extract import ExtractJob
+        from medllm.session import Session
+        from medllm.tasks.ie.batch import collect_inputs
 
         if fmt not in ("jsonl", "table"):
             raise UserError(f"--format {fmt!r}: use jsonl or table")
@@ -46,31 +51,33 @@ def register(app: typer.Typer) -> None:
         for src, _ in inputs:
             if out_root in src.resolve().parents:
                 raise UserError(f"--out {out} contains the input {src}; choose a separate folder")
+        try:
+            run = get_runner(runner, address=ray_address, workers=workers)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        session = Session.configure()
         with console.status(f"loading the {tagger} tagger and the knowledge graph ..."):
-            tg = load_tagger(tagger)
-            # a tagger backed by a model outside this process would see raw notes: extraction
-            # maps spans onto the original text, which the gate's surrogates would move
-            spec = getattr(tg, "model_spec", None)
-            if spec and gate_required(spec, load_settings().privacy_gate):
-                raise UserError(f"tagger {tagger!r} sends text to {spec}, which the privacy gate covers; use a "
-                                "local tagger (default, dictionary) or set privacy_gate = \"off\" explicitly")
-            # the graph links what the tagger found (HPO, diseases, drugs, ICD-10-CM) and codes it
-            graph = getattr(tg, "graph", None)
-            if graph is None:
-                from medllm.knowledge.kg.graph import load_default_graph
-
-                graph = load_default_graph()
-            coder = ICDCoder(graph) if codes else None
+            try:
+                check_tagger(session, tagger)  # loads the tagger
+            except ValueError as e:
+                raise UserError(str(e)) from None
+            session.knowledge_graph()  # links what the tagger found and codes it
+            if codes:
+                session.icd_coder()
         show = _note_table if fmt == "table" else None
         with progress_bar("extract") as bar:
             task = bar.add_task("extract", total=len(inputs))
-            rep = extract_files(inputs, out_root, tg, graph=graph, coder=coder, k=codes, id_field=id_field,
-                                text_field=text_field, force=force, progress=lambda n: bar.advance(task, n),
-                                on_note=(lambda r: bar.console.print(show(r))) if show else None)
+            job = ExtractJob(inputs, out_root, tagger=tagger, codes=codes, id_field=id_field, text_field=text_field,
+                             force=force, progress=lambda n: bar.advance(task, n),
+                             on_note=(lambda r: bar.console.print(show(r))) if show else None, session=session)
+            rep = run.run(job)
+        stats = run.last
+        runner_note = (f"ray: {stats.workers} worker(s), {stats.wall_seconds:.1f} s wall "
+                       f"({stats.startup_seconds:.1f} s starting)" if stats and stats.runner == "ray" else "")
         earlier = (f"{rep.resumed} note(s) and {rep.skipped_files} file(s) done by an earlier run (--force to redo)"
                    if rep.resumed or rep.skipped_files else "")
         print_batch_report(f"{rep.notes} note(s), {rep.spans:,} spans -> {out}", chars=rep.chars,
-                           seconds=rep.seconds, notes=[earlier], failed=rep.failed)
+                           seconds=rep.seconds, notes=[earlier, runner_note], failed=rep.failed)
 
 
 def _note_table(res):  # type: ignore[no-untyped-def]

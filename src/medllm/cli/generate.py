@@ -35,17 +35,15 @@ def _read(source: str, what: str) -> str:
 
 def _run(job: str, text: str, model: str | None, gate: str | None, as_json: bool,
          header: str = "GENHX") -> None:
-    from medllm.config import load_settings
+    from medllm.jobs import GenerateRequest, generate
     from medllm.session import Session
-    from medllm.tasks.gen.pipeline import generate
 
-    s = load_settings(privacy_gate=gate)
     status = err_console.status("loading…")
     status.start()
     try:
-        with Session.open(model, strategy="direct", settings=s, status=status.update) as session:
+        with Session.open(model, strategy="direct", overrides={"privacy_gate": gate}, status=status.update) as session:
             status.update(f"writing the {job} with {session.model.info.spec}…")
-            answer = generate(session, job, text, header=header)  # type: ignore[arg-type]
+            answer = generate(session, GenerateRequest(job, text, header=header))  # type: ignore[arg-type]
     finally:
         status.stop()
     if as_json:

@@ -14,9 +14,9 @@ app = typer.Typer(no_args_is_help=True)
 
 
 def _default_dir() -> Path:
-    from medllm.config import load_settings
+    from medllm.session import Session
 
-    return load_settings().indexes_dir / "default"
+    return Session.configure().default_index_dir
 
 
 def _progress():
@@ -100,11 +100,11 @@ def build_default(
     t0 = time.perf_counter()
     bar, update = _progress()
     if ontology:
-        from medllm.knowledge.kg.graph import load_default_graph
+        from medllm.session import Session
 
         out = out or _default_dir().with_name("ontology")
         with console.status("building the knowledge graph from hpo3, simple-icd-10-cm, drug-named-entity-recognition"):
-            g = load_default_graph()
+            g = Session.configure().knowledge_graph()
         with bar:
             m = build_default_kb(out, graph=g, dense=dense or "none", faiss_kind=faiss_kind, progress=update)
     else:

@@ -13,23 +13,23 @@ app = typer.Typer(no_args_is_help=True)
 
 
 def _graph():
-    from medllm.knowledge.kg.graph import load_default_graph
+    from medllm.session import Session
 
     with console.status("loading the knowledge graph"):
-        return load_default_graph()
+        return Session.configure().knowledge_graph()
 
 
 def _dense(index: Optional[Path], use: bool):
     """The default KB's dense part (HPO term vectors) for the linker's fallback, when present."""
     if not use:
         return None
-    from medllm.config import load_settings
-    from medllm.knowledge.index import load_index
+    from medllm.session import Session
 
-    folder = index or load_settings().indexes_dir / "default"
+    session = Session.configure()
+    folder = index or session.default_index_dir
     if not (folder / "manifest.json").exists():
         return None
-    r = load_index(folder)
+    r = session.index(folder)
     return r.dense
 
 
@@ -73,7 +73,7 @@ def ddx(
     import json as _json
 
     from medllm.knowledge.kg.ddx import Differential
-    from medllm.knowledge.kg.graph import load_default_graph
+    from medllm.session import Session
 
     sources = tuple(s.upper() for s in source)
     if batch is not None and out is None:
@@ -82,7 +82,7 @@ def ddx(
     if len(given) != 1:
         raise ValueError("give one of: PHENOTYPES, --phenopacket FILE.json, --batch CASES.jsonl")
     with console.status("loading the knowledge graph"):
-        g = load_default_graph(hpoa=hpoa)
+        g = Session.configure(hpoa=hpoa).knowledge_graph()
     dx = Differential(g)
     if batch is not None:
         from medllm.knowledge.kg.cases import rank_batch

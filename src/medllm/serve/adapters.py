@@ -1,5 +1,5 @@
-"""Thin adapters from the trust library to the service's records: the one place to follow when
-the de-identification or triage functions change shape."""
+"""Thin adapters from the jobs' records to the service's: the one place to follow when the
+de-identification or triage records change shape."""
 
 from __future__ import annotations
 
@@ -7,23 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from medllm.jobs.deid import DeidResult, MaskedSpan
 from medllm.types import Flag
 
-
-class MaskedSpan(BaseModel):
-    """Where PHI was found in the submitted text; the text itself is not sent back (the caller
-    has it), nor kept."""
-
-    start: int
-    end: int
-    label: str
-
-
-class DeidResult(BaseModel):
-    text: str
-    mode: str
-    counts: dict[str, int] = Field(default_factory=dict)
-    spans: list[MaskedSpan] = Field(default_factory=list)
+__all__ = ["DeidResult", "MaskedSpan", "TriageResult", "triage_result"]
 
 
 class TriageResult(BaseModel):
@@ -42,23 +29,10 @@ class TriageResult(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)  # the rest of the record (scores, stage ...)
 
 
-def deidentify(deidentifier: Any, text: str, mode: str) -> DeidResult:
-    """De-identify one text in a fresh PHI session (no vault: nothing is kept on disk)."""
-    from medllm.trust.privacy import PhiSession
-
-    res = deidentifier.deidentify(text, PhiSession(), mode)
-    return DeidResult(text=res.text, mode=mode, counts=dict(res.counts),
-                      spans=[MaskedSpan(start=s.start, end=s.end, label=s.label) for s in res.spans])
-
-
-def triage(triager: Any, text: str) -> TriageResult:
-    """The safety triage the ask pipeline runs (`medllm.trust.triage.Triager`)."""
+def triage_result(d: Any) -> TriageResult:
+    """The service's record of a triage decision (`medllm.jobs.triage`)."""
     from medllm.trust import safety
 
-    text = text.strip()
-    if not text:
-        raise ValueError("the message is empty; give the text to triage")
-    d = triager.decide(text)
     record = _jsonable(d.to_dict() if hasattr(d, "to_dict") else dict(vars(d)))
     if not isinstance(record, dict):
         record = {}

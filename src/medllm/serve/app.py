@@ -40,6 +40,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from medllm import jobs
 from medllm.models.base import ContextTooLong, GenParams, ModelError
 from medllm.serve import adapters
 from medllm.serve.errors import ApiError, error_body, responses, scrub
@@ -473,8 +474,8 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
                 on_token(piece)
 
         def work() -> Answer:
-            answer = session.ask(question, options=options, strategy=strategy, params=params, k=k,
-                                 on_token=token, client=key_id, decision=decision)
+            answer = jobs.ask(session, jobs.AskRequest(question, options=options, strategy=strategy, params=params,
+                                                       k=k, client=key_id, decision=decision), on_token=token)
             state["audited"] = session.audit is not None  # the pipeline wrote the entry
             return answer
 
@@ -631,7 +632,7 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
         error object's `error`)."""
         strategy = strategy_for(req.strategy)
         fits(req.question, "question")
-        decision = await run_tool(lambda: session.triager().decide(req.question.strip()))
+        decision = await run_tool(lambda: jobs.triage(session, jobs.TriageRequest(req.question)))
         flags = decision_flags(decision)  # sent first; the pipeline reuses the decision
 
         def render(kind: str, data: Any) -> str | None:
@@ -652,15 +653,13 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
     async def generate_text(req: GenerateRequest, request: Request) -> Answer:
         """Clinical text generation (`medllm note` / `medllm summarize`) through the same privacy
         gate and audit log as ask, in the model's queue: the `Answer` holds the document."""
-        from medllm.tasks.gen.pipeline import generate
-
         fits(req.text, "text")
         state = request.scope.setdefault("state", {})
         params = params_for(req.max_tokens)  # the server's token cap holds per model call
 
         def work() -> Answer:
-            answer = generate(session, req.job, req.text, header=req.header, params=params,
-                              client=state.get("key_id"))
+            answer = jobs.generate(session, jobs.GenerateRequest(req.job, req.text, header=req.header, params=params,
+                                                                 client=state.get("key_id")))
             state["audited"] = session.audit is not None
             return answer
 
@@ -673,7 +672,7 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
     async def deid(req: DeidRequest, request: Request, key: ApiKey = Depends(require_key)) -> adapters.DeidResult:
         """De-identify a note. The spans say where PHI was (offsets and labels, not the text);
         nothing is stored."""
-        res: adapters.DeidResult = await run_tool(lambda: adapters.deidentify(session.deidentifier(), req.text, req.mode))
+        res: adapters.DeidResult = await run_tool(lambda: jobs.deid(session, jobs.DeidRequest(req.text, req.mode)))
         await asyncio.to_thread(audit, AuditEntry(event="deid", strategy=req.mode, client=key.id,
                                                   metrics={f"phi_{k}": v for k, v in res.counts.items()}))
         request.scope["state"]["audited"] = True
@@ -683,7 +682,7 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
     async def triage(req: TriageRequest) -> adapters.TriageResult:
         """How urgent a message is (emergency / urgent / routine, or refuse), why (`reason`), the
         present findings behind it and the red-flag `rule` they matched, when the triager gives them."""
-        return await run_tool(lambda: adapters.triage(session.triager(), req.text))
+        return await run_tool(lambda: adapters.triage_result(jobs.triage(session, jobs.TriageRequest(req.text))))
 
     @v1.post("/v1/ddx", response_model=DdxResult, tags=["medllm"], responses=responses(*BODY, 409))
     async def ddx(req: DdxRequest) -> DdxResult:
@@ -733,9 +732,7 @@ def create_app(session: Session, keys: KeyStore, config: ServeConfig | None = No
                 for h in hits]
 
     def run_store() -> Any:
-        from medllm.eval.store import RunStore
-
-        return RunStore(session.settings.home / "runs.sqlite")
+        return session.run_store()
 
     def find_run(run_id: str) -> Any:
         try:

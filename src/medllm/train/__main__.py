@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from medllm.config import load_settings
+from medllm.session import Session
 from medllm.train.recipe import load_recipe
 from medllm.train.run import train_run
 
@@ -18,7 +18,7 @@ def main() -> None:
     ap.add_argument("recipe", type=Path)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    run = train_run(load_recipe(args.recipe), load_settings(), out_dir=args.out)
+    run = train_run(load_recipe(args.recipe), Session.configure().settings, out_dir=args.out)
     print(f"finished: {run.out_dir}")
 
 

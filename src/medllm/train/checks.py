@@ -26,7 +26,6 @@ from typing import Any
 from medllm.config import Settings
 from medllm.eval import metrics as M
 from medllm.eval.datasets import LoadedDataset, parse_spec
-from medllm.models import load_model
 from medllm.models.base import GenParams
 from medllm.train.data import PreferencePair, Render, preference_pairs, questions
 from medllm.types import Question
@@ -89,8 +88,11 @@ def run_check(held: HeldBack, model_spec: str, out_dir: Path, settings: Settings
     import time
 
     start = time.perf_counter()
+    from medllm.session import Session
+
+    session = Session.configure(settings)
     if held.pairs:
-        model = load_model(model_spec, settings, cache=False)
+        model = session.load_model(model_spec, cache=False)
         try:
             correct: dict[str, bool] = {}
             for i, p in enumerate(held.pairs):
@@ -101,12 +103,13 @@ def run_check(held: HeldBack, model_spec: str, out_dir: Path, settings: Settings
         finally:
             model.close()
         return CheckResult(model_spec, correct, {p.id: p.group for p in held.pairs}, time.perf_counter() - start)
-    from medllm.eval.runner import EvalConfig, run_eval
+    from medllm.eval.runner import EvalConfig
+    from medllm.jobs import EvalRequest, evaluate
 
     config = EvalConfig(dataset=held.spec, model=model_spec, mode="loglik", seed=0,
                         extra={"held_back": len(held.questions)})
     ds = LoadedDataset(spec=parse_spec(held.spec), questions=held.questions)
-    result = run_eval(config, out_dir=out_dir, settings=settings, progress=progress, dataset=ds)
+    result = evaluate(session, EvalRequest(config, out_dir=out_dir, dataset=ds), progress=progress)
     from medllm.eval.store import read_run_dir
 
     preds = read_run_dir(result.out_dir).predictions
@@ -156,8 +159,10 @@ def reply_check(pairs: list[PreferencePair], model_spec: str, settings: Settings
     import time
 
     start = time.perf_counter()
+    from medllm.session import Session
+
     todo = [p for p in pairs if p.group in WANTED]
-    model = load_model(model_spec, settings, cache=False)
+    model = Session.configure(settings).load_model(model_spec, cache=False)
     replies: list[Reply] = []
     try:
         for i, p in enumerate(todo):

@@ -260,10 +260,11 @@ class Triager:
     def __init__(self, weights: TriageWeights | None = None, thresholds: Thresholds | None = None,
                  judge: Judge | None = None, encoder: Encoder | None = None,
                  table: Table | None = None) -> None:
-        from medllm.config import load_settings
+        from medllm.config import Settings
 
         self.weights = weights or TriageWeights.load()
-        self.thresholds = thresholds or Thresholds.from_settings(load_settings())
+        # default: the shipped cut-offs; a Session passes the ones its settings hold
+        self.thresholds = thresholds or Thresholds.from_settings(Settings())
         self.judge = judge
         self.encoder = encoder or default_encoder()
         self.table = table or load_table()
@@ -403,27 +404,3 @@ def judge_spec(setting: str | None) -> str | None:
     """The judge model a `triage_judge` setting names, or None for 'off' (or empty)."""
     spec = (setting or "").strip()
     return None if spec.lower() in ("off", "none", "") else spec
-
-
-@lru_cache(maxsize=2)
-def default_triager(judge_spec: str | None = None) -> Triager:
-    """The triager `ask` and the service use: settings' thresholds; the judge named by
-    `judge_spec` ("probe": `medllm.trust.triage_probe`; a model spec: the few-shot judge), or none."""
-    judge: Judge | None = None
-    if judge_spec == "probe":
-        from medllm.trust.triage_probe import ProbeJudge
-
-        judge = ProbeJudge.packaged()
-    elif judge_spec:
-        from medllm.trust.triage_judge import LLMJudge
-
-        judge = LLMJudge.from_spec(judge_spec)
-    return Triager(judge=judge)
-
-
-def triage(text: str, judge_spec: str | None = None) -> TriageDecision:
-    """Triage one message (the function the service calls)."""
-    text = text.strip()
-    if not text:
-        raise ValueError("the message is empty; give the text to triage")
-    return default_triager(judge_spec).decide(text)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from medllm.models.base import Model
 
@@ -69,26 +70,26 @@ class LLMJudge:
 
     model: Model | None = None
     spec: str = ""
+    settings: Any = None  # the Settings the model is opened with (n_ctx, threads, models_dir)
     calls: int = 0
     seconds: float = 0.0
     timings: list[float] = field(default_factory=list)
 
     @classmethod
-    def from_spec(cls, spec: str) -> LLMJudge:
+    def from_spec(cls, spec: str, settings: Any = None) -> LLMJudge:
         from medllm.models import parse_spec
 
         if parse_spec(spec).backend != "llamacpp":
             # the judge reads the raw message, before any privacy gate: it must run in process
             raise ValueError(f"triage judge {spec!r}: use a local llamacpp: model, or 'off'")
-        return cls(spec=spec)
+        return cls(spec=spec, settings=settings)
 
     def _model(self) -> Model:
         if self.model is None:
-            from medllm.config import load_settings
             from medllm.models import load_model
 
             # never cache: a message may hold patient text
-            self.model = load_model(self.spec, load_settings(), cache=False)
+            self.model = load_model(self.spec, self.settings, cache=False)
         return self.model
 
     def _p_yes(self, prompt: str) -> float:

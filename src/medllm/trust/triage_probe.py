@@ -56,14 +56,17 @@ def standardised_features(blocks: Sequence[np.ndarray], mean: Sequence[np.ndarra
     return _unit(np.hstack([_unit((x - m) / s) for x, m, s in zip(blocks, mean, std, strict=True)])).astype(np.float32)
 
 
-def probe_model_path() -> Path:
-    """The packaged probe model, assembled on first use."""
-    from medllm.config import load_settings
+def probe_model_path(models_dir: Path | None = None) -> Path:
+    """The packaged probe model in `models_dir` (a Session passes its settings' folder; without
+    one, the configured folder), assembled on first use."""
     from medllm.models.registry import resolve_gguf
 
-    s = load_settings()
-    assert s.models_dir is not None
-    return resolve_gguf(PROBE_MODEL, s.models_dir)
+    if models_dir is None:  # a library caller without a Session (the training script, tests)
+        from medllm.config import load_settings
+
+        models_dir = load_settings().models_dir
+    assert models_dir is not None
+    return resolve_gguf(PROBE_MODEL, models_dir)
 
 
 @dataclass(frozen=True)
@@ -133,8 +136,8 @@ class ProbeJudge:
     _last: tuple[str, tuple[float, float]] | None = None  # `decide` asks both questions of one text
 
     @classmethod
-    def packaged(cls) -> ProbeJudge:
-        return cls(ProbeWeights.load(), probe_model_path())
+    def packaged(cls, models_dir: Path | None = None) -> ProbeJudge:
+        return cls(ProbeWeights.load(), probe_model_path(models_dir))
 
     def pooled(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         with _LOAD_LOCK:  # the service triages from several threads: load the model once

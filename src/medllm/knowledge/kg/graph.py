@@ -488,11 +488,12 @@ def load_default_graph(cache_dir: str | Path | None = None, hpoa: str | Path | N
     import hashlib
     from importlib.metadata import version
 
-    from medllm.config import load_settings
+    if cache_dir is None:  # a library caller without a Session: the configured folder and hpoa
+        from medllm.config import load_settings
 
-    settings = load_settings()
-    folder = Path(cache_dir) if cache_dir else settings.kg_dir
-    hpoa = hpoa or settings.hpoa
+        settings = load_settings()
+        cache_dir, hpoa = settings.kg_dir, hpoa or settings.hpoa
+    folder = Path(cache_dir)  # type: ignore[arg-type]
     key = "-".join(version(p) for p in ("hpo3", "simple-icd-10-cm", "drug-named-entity-recognition"))
     if hpoa:  # the bundled graph, its diseases replaced (read_hpoa: ~1 s for the full HPO file)
         hp = Path(hpoa).expanduser()

@@ -106,14 +106,27 @@ def read_notes(path: Path, id_field: str = "id", text_field: str = "text") -> It
             yield str(rec.get(id_field, f"line{i}")), rec[text_field], ""
 
 
-def extract_files(inputs: Sequence[tuple[Path, Path]], out_dir: Path, tagger: Tagger, *,
+def extract_files(inputs: Sequence[tuple[Path, Path]], out_dir: Path, tagger: Tagger | None = None, *,
                   graph: KnowledgeGraph | None = None, coder: ICDCoder | None = None, k: int = 5, id_field: str = "id", text_field: str = "text",
                   force: bool = False, progress: Callable[[int], None] | None = None,
-                  on_note: Callable[[NoteResult], None] | None = None) -> BatchReport:
+                  on_note: Callable[[NoteResult], None] | None = None,
+                  note_fn: Callable[[str, str, Path], NoteResult] | None = None) -> BatchReport:
     """Extract every note of `inputs` into `out_dir`, linking mentions in `graph` (default: the
-    tagger's or the coder's); `progress(n)` after each file, `on_note(result)` after each note."""
+    tagger's or the coder's); `progress(n)` after each file, `on_note(result)` after each note.
+    `note_fn(id, text, source)`: the extraction of one note (default: `tagger`, `graph` and
+    `coder`); the runners pass the extract job (`medllm.jobs.extract`)."""
     rep = BatchReport()
-    graph = graph or getattr(tagger, "graph", None) or (coder.graph if coder else None)
+    if note_fn is None:
+        if tagger is None:
+            raise ValueError("extract_files needs a tagger or a note_fn")
+        graph = graph or getattr(tagger, "graph", None) or (coder.graph if coder else None)
+
+        def one(nid: str, text: str, src: Path) -> NoteResult:
+            spans = extract(text, tagger, graph=graph)
+            codes = coder.suggest(spans, k) if coder else []
+            return NoteResult(nid, str(src), len(text), spans, codes)
+
+        note_fn = one
     for src, rel in inputs:
         dst = out_dir / rel
         part = dst.with_name(dst.name + ".part")
@@ -128,12 +141,10 @@ def extract_files(inputs: Sequence[tuple[Path, Path]], out_dir: Path, tagger: Ta
             out = []
             for nid, text in batch:
                 t = time.perf_counter()
-                spans = extract(text, tagger, graph=graph)
-                codes = coder.suggest(spans, k) if coder else []
+                res = note_fn(nid, text, src)
                 rep.seconds += time.perf_counter() - t
-                res = NoteResult(nid, str(src), len(text), spans, codes)
                 rep.notes += 1
-                rep.spans += len(spans)
+                rep.spans += len(res.spans)
                 rep.chars += len(text)
                 if on_note:
                     on_note(res)

@@ -306,11 +306,14 @@ def read_gold_notes(path: str | Path) -> list[tuple[str, str, list[tuple[int, in
     return out
 
 
-def default_site_lexicon() -> SiteLexicon | None:
-    """The site lexicon in $MEDLLM_HOME (kept beside the vault), if one was learned there."""
-    from medllm.config import load_settings
+def default_site_lexicon(home: Path | None = None) -> SiteLexicon | None:
+    """The site lexicon in `home` (a Session passes its settings' home; without one, the
+    configured $MEDLLM_HOME), kept beside the vault, if one was learned there."""
+    if home is None:  # a library caller without a Session
+        from medllm.config import load_settings
 
-    path = load_settings().home / SITE_LEXICON_FILE
+        home = load_settings().home
+    path = home / SITE_LEXICON_FILE
     return SiteLexicon.load(path) if path.exists() else None
 
 
