@@ -8,6 +8,7 @@ RRF(d) = sum over retrievers of 1 / (rrf_k + rank(d)), ranks from 1, rrf_k = 60 
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,6 +154,14 @@ class Embedder:
         return np.ascontiguousarray(v, dtype=np.float32)
 
 
+@lru_cache(maxsize=1)
+def shared_embedder() -> Embedder:
+    """One MiniLM per process for everyone who embeds with the packaged defaults (the knowledge
+    base's queries, the triage classifier, the entailment judge): its weights are read from the
+    package, never from settings, and a second copy would only cost memory (~90 MB)."""
+    return Embedder()
+
+
 def make_faiss_index(dim: int, kind: str, hnsw_m: int = 32) -> Any:
     import faiss
 
@@ -189,7 +198,7 @@ class DenseRetriever:
         if hasattr(self.index, "hnsw"):
             self.index.hnsw.efSearch = ef_search
         self.rows = np.load(rows_path, mmap_mode="r" if mmap else None)
-        self.embedder = embedder or Embedder()
+        self.embedder = embedder or shared_embedder()
 
     def search_vectors(self, vecs: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         k = min(k, self.index.ntotal)

@@ -242,9 +242,9 @@ class EmbeddingJudge:
 
     def __init__(self, embedder: Any = None, entail: float = 0.6, contradict: float = 0.6, size: int = 2):
         if embedder is None:
-            from medllm.knowledge.retrievers import Embedder
+            from medllm.knowledge.retrievers import shared_embedder
 
-            embedder = Embedder()
+            embedder = shared_embedder()
         self.embedder, self.entail, self.contradict, self.size = embedder, entail, contradict, size
         self.name = f"minilm-negation(entail>={entail:.2f}, contradict>={contradict:.2f})"
 

@@ -243,9 +243,9 @@ def default_encoder() -> Encoder:
 
     if ENCODER_PATH.exists():
         return TunedEncoder(ENCODER_PATH)
-    from medllm.knowledge.retrievers import Embedder
+    from medllm.knowledge.retrievers import shared_embedder
 
-    return Embedder(batch_size=32)
+    return shared_embedder()  # the same model the knowledge base embeds queries with
 
 
 # ------------------------------------------------------------------------------------------
