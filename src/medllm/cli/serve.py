@@ -66,8 +66,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0 for the whole network)"),
     port: int = typer.Option(8000, help="TCP port"),
     model: str = typer.Option(None, "--model", "-m", help="model spec; default: the default_model setting"),
-    strategy: list[str] = typer.Option(["cot", "direct"], "--strategy", "-s",
-                                       help="strategies callers may use (repeat the option); the first is the default"),
+    strategy: list[str] = typer.Option(None, "--strategy", "-s",
+                                       help="strategies callers may use (repeat the option); the first is the default."
+                                            " Default: evidence, cot, direct, as `ask` (cot, direct without a knowledge base)"),
     index: Path = typer.Option(None, "--index", help="knowledge-base folder; default $MEDLLM_HOME/indexes/default"),
     no_kb: bool = typer.Option(False, "--no-kb", help="serve without retrieval"),
     no_kg: bool = typer.Option(False, "--no-kg", help="serve without the knowledge graph (no kg-rag, no /v1/ddx)"),
@@ -111,10 +112,15 @@ def serve(
         err_console.print(f"no API key yet: made key {rec.id} ('default'); it is in {path} (readable by you only)."
                           " Copy it from there and delete the file.", soft_wrap=True, highlight=False)
     knowledge = [r for r, off in (("retriever", no_kb), ("graph", no_kg)) if not off]
+    chosen = list(strategy or (["cot", "direct"] if no_kb else ["evidence", "cot", "direct"]))
     with err_console.status("loading…") as status:
-        session = Session.open(model, strategy=strategy[0], overrides={"max_tokens": max_tokens, "privacy_gate": gate},
+        session = Session.open(model, strategy=chosen[0], overrides={"max_tokens": max_tokens, "privacy_gate": gate},
                                knowledge=knowledge, index=index,
                                optional_index=True, status=status.update)
+    if not strategy and session.retriever is None and "evidence" in chosen:  # no knowledge base: answer as before
+        chosen = [s for s in chosen if s != "evidence"]
+        session.strategy = chosen[0]
+    strategy = chosen
     for note in session.notes:
         err_console.print(f"[yellow]note:[/] {note}")
     try:
