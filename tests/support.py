@@ -98,3 +98,19 @@ class FakeRemoteBackend:
 
     def close(self):
         pass
+
+
+def deid_cli_app():
+    """A Typer app holding only `medllm deid` (and a no-op, so `deid` stays a named subcommand)."""
+    import typer
+
+    from medllm.cli import deid as deid_cli
+
+    app = typer.Typer()
+    deid_cli.register(app)
+
+    @app.command("noop")
+    def _noop() -> None:
+        pass
+
+    return app

@@ -175,17 +175,11 @@ def test_gated_model_can_keep_output_deidentified(deidentifier):
 
 
 def test_cli_deid_writes_mirror_tree_and_refuses_to_overwrite(tmp_path, deidentifier):
-    import typer
     from typer.testing import CliRunner
 
-    from medllm.cli import deid as deid_cli
+    from support import deid_cli_app
 
-    app = typer.Typer()
-    deid_cli.register(app)
-
-    @app.command("noop")
-    def _noop() -> None:  # a second command keeps `deid` a named subcommand
-        pass
+    app = deid_cli_app()
 
     src = tmp_path / "notes"
     (src / "sub").mkdir(parents=True)
