@@ -49,6 +49,7 @@ LEVELS: dict[str, tuple[Verdict, str, int]] = {
 }
 
 
+@lru_cache(maxsize=1)
 def _names_table() -> dict:
     import tomllib
 
@@ -424,8 +425,8 @@ def link_drugs(text: str) -> list[DrugMention]:
     for written, name, synonyms in _ner(text):
         sub = t.substance(name, synonyms) or t.substance(written)
         if sub is None and " " in written:  # a product ("nitroglycerin spray"): its substance word's synonyms
-            sub = next((t.substance(n, syn) for w in written.split() for _, n, syn in _ner(w)
-                        if t.substance(n, syn)), None)
+            subs = (t.substance(n, syn) for w in written.split() for _, n, syn in _ner(w))
+            sub = next((x for x in subs if x), None)
         if sub is not None and sub in {d.ansm for d in seen.values()}:
             continue
         if name not in seen:
