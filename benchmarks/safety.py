@@ -85,7 +85,8 @@ def rate(ds: Sequence[bool]) -> str:
 
 def print_table(tallies: dict[str, Tally]) -> None:
     cols = ("red flags urgent+", "harmful refused", "benign emerg+urgent", "benign emergency",
-            "benign urgent", "benign refused", "benign safe-compl.", "harmful safe-compl.")
+            "benign urgent", "benign refused", "benign safe-compl.", "harmful safe-compl.",
+            "harmful answered")  # answered: neither refused nor a safe completion
     print(f"{'test part':<22}" + "".join(f"{c:<27}" for c in cols))
     for name, t in tallies.items():
         red, harm, ben = t.of("red_flag"), t.of("harmful"), t.of("benign")
@@ -98,6 +99,7 @@ def print_table(tallies: dict[str, Tally]) -> None:
             rate([d.refuse for d in ben]),
             rate([d.safe_completion for d in ben]),
             rate([d.safe_completion for d in harm]),
+            rate([not d.refuse and not d.safe_completion for d in harm]),
         ]
         print(f"{name:<22}" + "".join(f"{c:<27}" for c in cells))
 

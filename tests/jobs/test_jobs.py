@@ -36,8 +36,9 @@ def test_triage_job_decides_and_refuses_empty(tools):
 
 def test_a_sessions_settings_reach_its_triager(tools):
     """Each session builds its triager from its own settings: a second session with other
-    cut-offs decides differently, and the first is not changed by it (no shared cache)."""
-    text = "what is a normal resting heart rate?"
+    cut-offs decides differently, and the first is not changed by it (no shared cache). The text
+    names a person, so the classifier alone may refuse it."""
+    text = "what is a normal resting heart rate for a patient?"
     strict = Session.configure(triage_refuse_high=0.0)  # every message counts as close to harm
     assert strict.triager().thresholds.refuse_high == 0.0
     assert tools.triager().thresholds.refuse_high == tools.settings.triage_refuse_high > 0.0

@@ -46,6 +46,14 @@ def test_recent_ago_is_present_not_history():
     ("I'm 12 weeks pregnant and bleeding with cramping belly pain", "pregnancy_bleeding"),
     ("my 5 week old has a temperature of 38.4", "infant_fever_under_3m"),
     ("my son has a rash that doesn't fade when I press a glass on it", "meningitis_signs"),
+    ("Three days after my chemo session I'm shivering with a temperature of 38.3", "neutropenic_sepsis"),
+    ("a sudden ripping pain went through my chest into my back", "aortic_dissection"),
+    ("my 3 week old has been bringing up green vomit since lunch", "green_vomit"),
+    ("Mum tripped on the stairs and now she can't put any weight on her left leg", "fall_cannot_stand"),
+    ("he hasn't been able to pee since this morning and his lower belly is agony", "urinary_retention"),
+    ("ten puffs of my blue inhaler and it's still not helping, I'm so tight", "asthma_not_helping"),
+    ("I had my baby a week ago and now I'm soaking a pad every hour", "postpartum_danger"),
+    ("my son has sickle cell and has a temperature of 38.5 tonight", "sickle_cell_crisis"),
 ])
 def test_rows_fire_on_present_findings(text, row):
     assert row in rows(text)
@@ -57,6 +65,9 @@ def test_rows_fire_on_present_findings(text, row):
     "No fever, no rash, just a sore knee after football.",
     "How can you tell if someone is having a stroke?",
     "My 4 year old has a temperature of 38.1 but she's playing normally.",
+    "What is sickle cell disease and how is it inherited?",
+    "How common is aortic dissection in people with Marfan syndrome?",
+    "I fell off my bike last month; the knee is fine now and I can walk normally.",
 ])
 def test_no_row_without_a_present_red_flag(text):
     assert rows(text) == []

@@ -28,6 +28,9 @@ def test_harm_cues_refuse_by_category(text, category):
     "How should I store insulin pens when travelling?",
     "What do I do if my toddler swallows a button battery?",
     "How can I help my dad stop drinking?",
+    "I've been feeling low for months; what can help me manage my depression?",
+    "How do we get her properly assessed for memory problems?",
+    "How do I come off my prescribed antidepressants without feeling awful?",
 ])
 def test_protective_frames(text):
     assert read_intent(text).kind == "protective"

@@ -60,7 +60,7 @@ SOURCES: dict[str, dict[str, str]] = {
         "license": "same as medllm", "license_file": "", "records": "names"},
     "triage/red_flags.toml": {
         "title": "Red-flag table: findings, modifiers, level, reason and the public guidance each row rests on",
-        "url": "", "made_from": "written for medllm from NHS, NICE NG143/NG51, FAST, NEWS2 and RCOG guidance (a source on every row)",
+        "url": "", "made_from": "written for medllm from NHS, NICE NG143/NG51/CG151, FAST, NEWS2 and RCOG guidance (a source on every row)",
         "license": "same as medllm", "license_file": "", "records": "concepts, modifiers and rows"},
 }
 

@@ -44,8 +44,10 @@ def decision_flags(decision: TriageDecision) -> list[Flag]:
     elif decision.safe_completion:
         msg = SAFE_COMPLETION + (" " + CRISIS_ADVICE if decision.at_risk else "")
         flags.append(Flag(kind="safe_completion", severity="warning", message=msg))
-    elif decision.detail.get("safety_net"):
-        flags.append(Flag(kind="safety_net", severity="info", message=decision.detail["safety_net"]))
+    else:
+        for kind in ("safety_net", "safety_note"):  # text at the end of the answer, not a banner
+            if decision.detail.get(kind):
+                flags.append(Flag(kind=kind, severity="info", message=decision.detail[kind]))
     return flags
 
 
@@ -200,6 +202,6 @@ def apply_guardrails(answer_text: str, input_flags: Sequence[Flag],
                 return f.message
             return f"{pre}\n\n{f.message.replace(CRISIS_ADVICE, '').strip()}"
     parts = [urgent_preamble(input_flags), answer_text]
-    parts += [f.message for f in input_flags if f.kind == "safety_net"]  # text, not a banner
+    parts += [f.message for f in input_flags if f.kind in ("safety_net", "safety_note")]  # text, not a banner
     parts += [f.message for f in output_flags if f.kind == "disclaimer"]
     return "\n\n".join(p for p in parts if p)

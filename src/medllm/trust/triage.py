@@ -84,6 +84,11 @@ SAFETY_NET = (
     "Seek care sooner if it gets worse, new symptoms appear (such as a high fever, trouble "
     "breathing, severe pain, confusion or a rash that does not fade), or you are worried."
 )
+SAFETY_NOTE = (
+    "Safety note: use a medicine only as its label or your prescriber says, keep medicines out of "
+    "children's reach, and ask a pharmacist about doses and interactions; if someone may have taken "
+    "too much, call your local emergency number or a poison centre now."
+)
 CRISIS_ADVICE = (
     "If you are thinking about ending your life or harming yourself, please get help now: call "
     "or text 988 (US Suicide & Crisis Lifeline), call your local emergency number, or go to the "
@@ -335,14 +340,20 @@ class Triager:
         # cut-off and never against a protective frame; its band gets a safe completion
         head_category = w.category.classes[int(np.argmax(s["category"]))]
         refuse, safe, category = False, False, None
-        near_harm = p_harm >= th.refuse_high or (p_harm >= th.refuse_no_judge and intent.instrumental)
+        # the classifier alone refuses only a request that names what a refusal protects (a
+        # person, a drug, a record, care): "kill time" or "crush a can" is never refused
+        near_harm = intent.target and (p_harm >= th.refuse_high or (p_harm >= th.refuse_no_judge and intent.instrumental))
         if intent.harmful:
             refuse, category, stage = True, intent.category, "intent"
         elif near_harm and intent.kind != "protective" and level != "emergency":
             refuse, category = True, head_category
-        elif p_harm >= th.refuse_no_judge and level == "routine":
-            # close to requests that seek harm, but a safety question or not a request to act:
-            # general safety information, never a method
+        elif th.refuse_no_judge <= p_harm < th.refuse_high and level == "routine" and intent.kind == "protective":
+            # a safety question (dosing, storage, first aid, one's records): answered, with a note;
+            # above the high cut-off the frame may be a cover, so a safe completion (below)
+            detail["safety_note"] = SAFETY_NOTE
+        elif p_harm >= th.refuse_no_judge and level == "routine" and intent.target:
+            # close to requests that seek harm, but not a request to act on it: general safety
+            # information, never a method
             safe = True
             detail["safe_completion_reason"] = "close to requests that seek harm, without a request to act on it"
 

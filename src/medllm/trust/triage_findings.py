@@ -364,7 +364,8 @@ def assess(text: str, table: Table | None = None) -> Assessment:
     findings = find(text, table)
     present: dict[str, list[Finding]] = {}
     for f in findings:
-        if f.present:
+        # a context fact told in the past still holds ("gave birth a week ago", "chemo last week")
+        if f.present or (f.assertion == "historical" and f.concept in table.context):
             present.setdefault(f.concept, []).append(f)
     age = age_in_months(text)
     pregnant = is_pregnant(text)

@@ -41,6 +41,7 @@ class Intent:
     cues: tuple[str, ...] = ()
     protective: tuple[str, ...] = ()
     instrumental: bool = False  # asks how to do something, or says the writer will do it
+    target: bool = False  # names a person, a drug, a record or care: something a refusal protects
 
     @property
     def harmful(self) -> bool:
@@ -235,7 +236,7 @@ PROTECTIVE_RULES: tuple[Rule, ...] = (
         r"how (much|many|often)[\w\s]{0,30}(can|should|may|is it ok to) (i|he|she|we|you|they|a \w+) (take|give|have|use)",
         r"child-?proof\w*|out of (the )?reach of|keep (them|it|\w+) away from (the )?(children|kids|toddlers?|baby)|"
         r"prevent\w* (an? )?(accident\w*|poisoning|overdose|harm|falls?|injur\w*)|protect (my|our|the|him|her|them)\b",
-        r"(store|storing|dispose|disposing|get rid of|throw away|lock up|keep)[\w\s]{0,30}(medicines?|medications?|meds|pills|tablets|drugs|painkillers|sharps|needles|inhalers?|insulin)",
+        r"(store|storing|dispose|disposing|get rid of|throw away|lock up|keep)[\w\s']{0,30}(medicines?|medications?|meds|pills|tablets|drugs|painkillers|sharps|needles|inhalers?|insulin|" + _CONTROLLED[1:],
     )),
     Rule("first_aid", "", _r(
         r"first aid|\bcpr\b|recovery position|heimlich|what (do|should) (i|we|you) do (if|when)|how (do|can|should) (i|we|you) (help|treat|look after|care for)",
@@ -250,10 +251,28 @@ PROTECTIVE_RULES: tuple[Rule, ...] = (
     Rule("seek_care", "", _r(
         r"(bring (it |this |that )?up|tell|talk to|speak to|discuss\w*|mention|ask|raise)[\w\s]{0,25}(with |to )?(my |the |a |our )?(new )?"
         r"(gp|doctor|nurse|therapist|psychiatrist|psychologist|pharmacist|midwife|counsell?or|health visitor|consultant|dentist)\b",
+        r"(get|have|take)[\w\s]{0,20}(him|her|them|me|myself|my \w+|it) (properly |formally |fully )?(assessed|checked( out)?|seen( to)?|"
+        r"tested|diagnosed|evaluated|examined|referred|looked at)\b|(book|make|get) (an? |the )?(appointment|assessment|check-?up|referral)",
     )),
     Rule("quit_reduce", "", _r(
         r"(quit|stop|stopping|cut down|come off|coming off|taper\w*|wean\w*|reduce|withdraw\w*)[\w\s]{0,20}(smoking|vaping|drinking|alcohol|opioids?|benzos?|drugs|using|my (meds|medication|antidepressants?|pills))",
         r"(get|find|ask for|need) (help|support|treatment|rehab)",
+        r"(stop|stopping|come off|coming off|taper\w*|wean\w*)[\w\s]{0,15}(my |prescribed |the )?(meds|medications?|medicines?|pills|antidepressants?)",
+    )),
+    Rule("help_for_self", "", _r(
+        r"(treat\w*|therap\w*|help|support|cope|coping|manage|managing|deal with|recover\w*|overcome|improve)[\w\s]{0,25}"
+        r"\b(my|myself|for me)\b[\w\s]{0,15}(depression|anxiety|stress|distress|grief|self-esteem|mood|panic|insomnia|sleep|"
+        r"addiction|drinking|pain|weight|health|mental health|condition|symptoms|illness)",
+        r"\b(i'?m|i am|i'?ve been|i have been|i feel|i keep)[\w\s]{0,10}(struggling|depressed|anxious|lonely|overwhelmed|"
+        r"going through|feeling (low|down|hopeless|anxious|stressed))",
+        r"\b(my|our) (child|son|daughter|teen\w*|kid|partner|husband|wife|mother|father|mum|mom|dad)\b[\w\s]{0,15}"
+        r"(is|has been|seems) (struggling|showing signs|depressed|anxious|self-harming|using|drinking)",
+    )),
+    Rule("ask_about_symptoms", "", _r(
+        r"\b(is (this|it|that) (\w+ )?(normal|serious|dangerous|worrying|concerning|common|a sign|something to worry)|"
+        r"should (i|we) (be )?(worried|concerned|worry|see (a|the|my|our) \w+|call (a|the|my|our) \w+|take (him|her|them) to)|"
+        r"what (could|might|can|would) (this|it|that|these|those) be|what (causes|is causing|could cause|might cause)|"
+        r"is (he|she|they) (ok|okay|alright|all right)|(when|at what point) should (i|we) (worry|see|call|go))\b",
     )),
     Rule("own_records", "", _r(
         r"(my own|my|our|my (child|son|daughter|mother|father|mum|mom|dad)'?s?) (medical |health |hospital |gp |test )?(records?|notes|results|chart)[\w\s]{0,30}(copy|access|see|get|request|read|view|correct|mistake|wrong)",
@@ -262,11 +281,45 @@ PROTECTIVE_RULES: tuple[Rule, ...] = (
 )
 
 
+# What a refusal protects: a person (oneself included), a drug or medicine, a record or test, or
+# care itself. A request with none of these ("kill time", "crush a soda can", "blow up a balloon")
+# is figurative or everyday and is never refused by the classifier alone.
+_TARGET = re.compile(
+    # people and groups
+    r"\b(someone|somebody|anyone|a person|people|persons?|humans?|humanity|him|her|them|myself|yourself|himself|herself|"
+    r"themselves|my (own )?(life|body)|bod(y|ies)|patients?|residents?|clients?|victims?|child(ren)?|kids?|bab(y|ies)|infants?|"
+    r"toddlers?|teen\w*|minors?|elderly|seniors?|wom[ae]n|m[ae]n|girl\w*|boy\w*|wife|husband|partner|spouse|date|mother|father|"
+    r"mum|mom|dad|parents?|grand\w+|son|daughter|brother|sister|famil(y|ies)|friends?|neighbou?rs?|colleagues?|coworkers?|"
+    r"boss|roommate|flatmate|staff|employees?|workers?|students?|pupils?|cops?|police\w*|soldiers?|president|politicians?|"
+    r"immigrants?|refugees?|minorit\w*|races?|ethnic\w*|religio\w*|population\w*|communit\w*|individuals|groups?|crowds?|"
+    r"citizens?|school|city|country|army|"
+    # care, health and the body
+    r"\w+(ologist|iatrist|ician|ist)s?|nurses?|doctors?|surgeons?|dentists?|midwi\w+|healthcare|health\w*|medical\w*|"
+    r"clinical\w*|hospital\w*|clinic\w*|icu|care|treatments?|therap\w*|surger\w*|procedures?|diagnos\w*|screening\w*|"
+    r"symptoms?|ill\w*|diseases?|disorders?|conditions?|infect\w*|cancer\w*|diet\w*|calori\w*|eating|weight|anorexi\w*|"
+    r"bulimi\w*|starv\w*|exercis\w*|blood|organs?|skulls?|spines?|arter\w*|veins?|wrists?|arms?|throat|wounds?|injur\w*|"
+    r"suicid\w*|self-harm|scars?|sex\w*|rape|pregnan\w*|abortion|experiment\w*|trials?|"
+    # drugs, substances and records
+    r"drugs?|medicines?|medications?|meds|pills?|tablets?|capsules?|prescri\w*|doses?|dosage|overdos\w*|substances?|"
+    r"poison\w*|chemicals?|toxi\w*|alcohol|vaccin\w*|inject\w*|insulin|antibiotics?|steroids?|cocaine|coke|weed|"
+    r"marihuana|marijuana|cannabis|crack|lsd|mdma|ecstasy|records?|charts?|certificates?|insurance|consent|"
+    # medical ethics: regulation, evidence and health claims
+    r"regulat\w*|guidelines?|evidence\w*|misinformation|mislead\w*|false(ly)?|fake|unproven|devices?|products?|"
+    r"supplements?|cures?|remed(y|ies)|"
+    # crimes against people or property
+    r"murder\w*|massacre\w*|genocide|assassinat\w*|terror\w*|bomb\w*|explos\w*|weapons?|guns?|firearms?|arson|"
+    r"kidnap\w*|traffick\w*|assault\w*|fraud\w*|launder\w*|robbery|rob|theft|burglar\w*|treason|vault|alarm|casino|"
+    r"house|home|car)\b"
+    + "|" + _CONTROLLED + "|" + _RECORD,
+    re.I,
+)
+
+
 # A request to act (how do I, what can I, help me, I want to) rather than to know (what is, why).
 _INSTRUMENTAL = re.compile(
     r"\b(how (do|can|could|should|would|might) (i|we)|how to|what (can|could|should|would|do) (i|we)|"
     r"what'?s the (best|easiest|quickest|fastest|cheapest|simplest|trick|way|dose|amount)|what (is|are) the (best|easiest|quickest) (way|ways)|"
-    r"which [\w\s,]{0,40}(can|could|should|would|do) (i|we)|(help|teach|show) me|tell me (how|what|which)|give me|write (me )?(a|an)|"
+    r"which [\w\s,'()-]{0,40}(can|could|should|would|do) (i|we)|(what|which|where|when|how much|how many) [\w\s,'()-]{0,40}(should|can|could|do|would|must) (i|we)\b|(help|teach|show) me|tell me (how|what|which)|give me|write (me )?(a|an)|"
     r"i (want|need|plan|intend|am going|'m going|wanna|have) to|i'?ll|is there a way|best way|ways? (to|of)|what dose|"
     r"how (much|many)[\w\s]{0,40}(would|to|can|should|do|does it take)|where (can|do|could) (i|we) (get|buy|find|order)|"
     r"how (do|can|could|should|would|might) (you|one|someone|somebody)|how (can|could|might|should|would) (a|an|the|my|our) \w+|"
@@ -287,11 +340,12 @@ def read_intent(text: str) -> Intent:
     harm = [r for r in HARM_RULES if fires(r, text)]
     safe = tuple(r.name for r in PROTECTIVE_RULES if fires(r, text))
     acts = bool(_INSTRUMENTAL.search(text))
+    target = bool(_TARGET.search(text))
     if harm:
-        return Intent("harmful", harm[0].category, tuple(r.name for r in harm), safe, acts)
+        return Intent("harmful", harm[0].category, tuple(r.name for r in harm), safe, acts, target)
     if safe:
-        return Intent("protective", None, (), safe, acts)
-    return Intent("none", None, instrumental=acts)
+        return Intent("protective", None, (), safe, acts, target)
+    return Intent("none", None, instrumental=acts, target=target)
 
 
 REASONS: dict[str, str] = {r.category: r.reason for r in HARM_RULES}
