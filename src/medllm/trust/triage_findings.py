@@ -243,9 +243,17 @@ def _sentence_of(sents: Sequence[tuple[int, int]], pos: int) -> tuple[int, int]:
     return (0, 0) if not sents else sents[-1]
 
 
-def _asked_only(sentence: str) -> bool:
-    """A question about a term, with no one described in it."""
-    return bool(_GENERIC_Q.search(sentence) and _TERM_Q.search(sentence) and not _PERSONAL.search(sentence))
+# "Is it normal to feel X? I'm 67..." asks about the writer's own findings when the message
+# describes someone elsewhere
+_SELF_FRAME = re.compile(r"^\s*(is it|is this|is that) (normal|ok|okay|dangerous|serious|bad|common)\b", re.I)
+
+
+def _asked_only(sentence: str, text: str = "") -> bool:
+    """A question about a term, with no one described in it (nor, for an "is it normal to..."
+    question, anywhere in the message)."""
+    if not (_GENERIC_Q.search(sentence) and _TERM_Q.search(sentence)) or _PERSONAL.search(sentence):
+        return False
+    return not (_SELF_FRAME.search(sentence) and _PERSONAL.search(text))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,7 +269,8 @@ _AGE = re.compile(
 )
 _NEWBORN = re.compile(r"\b(newborn|new-born|neonate)\b", re.I)
 _PREGNANT = re.compile(r"\bpregnan\w*|(pregnancy )?test (was |came back |is |came up )?positive|positive (pregnancy )?test|"
-                       r"period (is |was )?(\w+ )?(late|overdue)|\b\d{1,2}\s*(weeks?|wks?)\s*(pregnant|gestation|along)|\bexpecting (a baby|twins)\b|\bmy bump\b|\bmidwife\b", re.I)
+                       r"period (is |was )?(\w+ )?(late|overdue)|\b\d{1,2}\s*(weeks?|wks?)\s*(pregnant|gestation|along)|\bexpecting (a baby|twins)\b|\bmy bump\b|\bmidwife\b|"
+                       r"\b(i'?m|i am|she'?s|she is) \d{1,2} (weeks|wks)\b(?! old)", re.I)
 _NOT_PREGNANT = re.compile(r"\b(not|never been|trying to (get|become)) pregnant\b|\bif i (was|were|am|get) pregnant\b", re.I)
 
 
@@ -317,7 +326,7 @@ def find(text: str, table: Table) -> list[Finding]:
             assertion = "hypothetical"
         elif _historical(sentence, a - s0, b - s0):
             assertion = "historical"
-        elif _asked_only(sentence):
+        elif _asked_only(sentence, text):
             assertion = "asked"
         else:
             assertion = "present"
