@@ -68,6 +68,7 @@ def test_rows_fire_on_present_findings(text, row):
     "What is sickle cell disease and how is it inherited?",
     "How common is aortic dissection in people with Marfan syndrome?",
     "I fell off my bike last month; the knee is fine now and I can walk normally.",
+    "I had chemo ten years ago and now I have a fever of 38.5",  # an old context fact does not hold
 ])
 def test_no_row_without_a_present_red_flag(text):
     assert rows(text) == []

@@ -77,6 +77,7 @@ class Table:
     context: frozenset[str]  # facts about the person (an allergy, diabetes), not complaints
     modifiers: dict[str, tuple[re.Pattern[str], ...]]
     rows: tuple[Row, ...]
+    recent: frozenset[str] = frozenset()  # context facts whose patterns say they are recent: told in the past, they hold
 
     @classmethod
     def load(cls, path: Path = TABLE_PATH) -> Table:
@@ -99,6 +100,7 @@ class Table:
         concepts = {name: compile_all(f"concept.{name}", c.get("patterns", [])) for name, c in raw.get("concept", {}).items()}
         concerning = frozenset(n for n, c in raw.get("concept", {}).items() if c.get("concerning"))
         context = frozenset(n for n, c in raw.get("concept", {}).items() if c.get("context"))
+        recent = frozenset(n for n, c in raw.get("concept", {}).items() if c.get("context") and c.get("recent"))
         modifiers = {name: compile_all(f"modifier.{name}", m.get("patterns", [])) for name, m in raw.get("modifier", {}).items()}
         rows = []
         for i, r in enumerate(raw.get("row", [])):
@@ -118,7 +120,7 @@ class Table:
                             modifiers=tuple(r.get("modifiers", [])), age_max_months=r.get("age_max_months"),
                             age_min_years=r.get("age_min_years"), pregnant=bool(r.get("pregnant", False)),
                             why=r.get("why", ""), source=r.get("source", "")))
-        return cls(concepts, concerning, context, modifiers, tuple(rows))
+        return cls(concepts, concerning, context, modifiers, tuple(rows), recent)
 
 
 @lru_cache(maxsize=4)
@@ -373,8 +375,9 @@ def assess(text: str, table: Table | None = None) -> Assessment:
     findings = find(text, table)
     present: dict[str, list[Finding]] = {}
     for f in findings:
-        # a context fact told in the past still holds ("gave birth a week ago", "chemo last week")
-        if f.present or (f.assertion == "historical" and f.concept in table.context):
+        # a recent context fact told in the past still holds ("gave birth a week ago"); an old
+        # one does not ("chemo ten years ago")
+        if f.present or (f.assertion == "historical" and f.concept in table.recent):
             present.setdefault(f.concept, []).append(f)
     age = age_in_months(text)
     pregnant = is_pregnant(text)
