@@ -66,6 +66,9 @@ def triage_command(
                       highlight=False, markup=False)
     if d.advice:
         console.print(f"advice  {d.advice}", highlight=False, markup=False)
+    for kind in ("safety_note", "safety_net"):  # text at the end of the answer, not a banner
+        if d.detail.get(kind):
+            console.print(f"note    {d.detail[kind]}", highlight=False, markup=False)
     console.print(f"[dim]intent {d.intent} · p(emergency) {d.p_emergency:.2f} · p(harmful) {d.p_harmful:.2f} · "
                   f"decided by {d.stage} · {d.seconds * 1000:.0f} ms[/]")
 

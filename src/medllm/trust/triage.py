@@ -384,6 +384,8 @@ class Triager:
             category = cat
         if safe:
             reasons.append("answered with general safety information only")
+        if "safety_note" in detail:
+            reasons.append("a safety question close to harmful ones: answered, with a safety note")
         findings = tuple(FindingRecord(f.text, f.concept, f.assertion) for f in a.findings)
         return TriageDecision(
             level=level, refuse=refuse, category=category if refuse else None,  # type: ignore[arg-type]
