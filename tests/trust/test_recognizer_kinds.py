@@ -58,6 +58,14 @@ def test_institution_named_with_dictionary_words(rules):
     assert not found(rules, "came from outside hospital; seen at the medical center; went to cardiac rehab")
 
 
+def test_institution_a_few_words_after_the_move_or_in_brackets(rules):
+    f = found(rules, "plans for pt to go this afternoon 4pm, to holy cross hospital. awaiting ambulance.")
+    assert f.get("holy cross hospital") == "LOCATION"
+    f = found(rules, "Pt slated to go to rehab(greenbrook valley Memorial) today, a bed is available.")
+    assert f.get("greenbrook valley Memorial") == "LOCATION"
+    assert not found(rules, "pt to go to the floor this afternoon, to cardiac rehab (phase 2) later.")
+
+
 def test_extensions_and_weekday_dates(rules):
     f = found(rules, "Please call daughter at x4-5678 or page 7-1234. Tues 2/3 extubated.")
     assert f.get("4-5678") == "PHONE" and f.get("7-1234") == "PHONE" and f.get("2/3") == "DATE"

@@ -97,9 +97,12 @@ class ClinicalLocationRecognizer(EntityRecognizer):
 
     @staticmethod
     def _moved_before(k: int, low: list[str]) -> bool:
-        """Word `k` comes right after a moving verb and its preposition ("transferred to")."""
-        return k >= 2 and low[k - 1] in MOVE_PREP and (low[k - 2] in MOVE or (
-            k >= 3 and low[k - 2] in ("the", "a") and low[k - 3] in MOVE))
+        """Word `k` comes right after a moving verb and its preposition ("transferred to"), or
+        after a preposition a few words on from one ("to go this afternoon 4pm, to X")."""
+        if k < 2 or low[k - 1] not in MOVE_PREP:
+            return False
+        return low[k - 2] in MOVE or (k >= 3 and low[k - 2] in ("the", "a") and low[k - 3] in MOVE) \
+            or (low[k - 1] == "to" and any(low[m] in MOVE for m in range(max(0, k - 7), k - 2)))
 
     def _titled_word(self, j: int, toks: list[tuple[int, int, str]], low: list[str]) -> bool:
         """"Sacred", "Heart" in "Sacred Heart Memorial": a capitalised word (not in capitals)
@@ -168,6 +171,13 @@ class ClinicalLocationRecognizer(EntityRecognizer):
                 span = self._institution(i, toks, low, text)
                 if span:
                     out.append((*span, "institution"))
+            # "rehab (Sacred Heart Memorial)": a name in brackets right after an institution word
+            if w in INSTITUTION and i + 1 < n and re.fullmatch(r"\s?\(", text[toks[i][1]:toks[i + 1][0]]):
+                close = text.find(")", toks[i + 1][0])
+                if 0 < close - toks[i + 1][0] <= 40 and "\n" not in text[toks[i + 1][0]:close]:
+                    words = [low[k] for k in range(i + 1, n) if toks[k][1] <= close]
+                    if words and any(self._proper(x) for x in words):
+                        out.append((toks[i + 1][0], close, "institution"))
             # "St. Mary's", "ST AGNES": a saint's name is a place (the ST segment is "ST" alone)
             saint = low[i + 1].removesuffix("'s") if i + 1 < n else ""
             if w == "st" and i + 1 < n and re.fullmatch(r"\.? ?", text[toks[i][1]:toks[i + 1][0]]) \
