@@ -74,21 +74,38 @@ def dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
 
 
+def embed_parts(texts: list[str], work: Path) -> list[tuple[int, Path]]:
+    """The resume units of an embedding: (first text, the file its vectors are saved in) for
+    each part of EMB_PART texts; a file's name holds a hash of its texts."""
+    out = []
+    for start in range(0, len(texts), EMB_PART):
+        chunk = texts[start:start + EMB_PART]
+        key = hashlib.blake2b("\x00".join(chunk).encode(), digest_size=8).hexdigest()
+        out.append((start, work / f"part-{start // EMB_PART:05d}-{key}.npy"))
+    return out
+
+
+def save_part(f: Path, v: np.ndarray) -> None:
+    tmp = f.with_suffix(".tmp.npy")
+    np.save(tmp, v)
+    os.replace(tmp, f)
+
+
+# how an index build turns texts into vectors: (embedder, texts, work folder, progress) -> vectors;
+# the default embeds here, `medllm.runners.kb.runner_vectors` on a runner's workers
+Vectors = Callable[[Embedder, list[str], Path, Progress], np.ndarray]
+
+
 def _embed_resumable(embedder: Embedder, texts: list[str], work: Path, progress: Progress) -> np.ndarray:
     """Embed in parts saved under `work`; parts already there (same texts) are reused."""
     work.mkdir(parents=True, exist_ok=True)
     parts = []
-    for start in range(0, len(texts), EMB_PART):
-        chunk = texts[start:start + EMB_PART]
-        key = hashlib.blake2b("\x00".join(chunk).encode(), digest_size=8).hexdigest()
-        f = work / f"part-{start // EMB_PART:05d}-{key}.npy"
+    for start, f in embed_parts(texts, work):
         if f.exists():
             parts.append(np.load(f))
         else:
-            v = embedder.encode(chunk)
-            tmp = f.with_suffix(".tmp.npy")
-            np.save(tmp, v)
-            os.replace(tmp, f)
+            v = embedder.encode(texts[start:start + EMB_PART])
+            save_part(f, v)
             parts.append(v)
         progress("embed", min(start + EMB_PART, len(texts)), len(texts))
     return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
@@ -107,11 +124,14 @@ def build_index(
     embed_text: Callable[[Passage], str] = index_text,
     progress: Progress = _noop,
     overwrite: bool = False,
+    vectors: Vectors | None = None,
 ) -> dict:
     """Write an index of `passages` (already chunked) to `out`; returns the manifest.
 
     `dense`: True embeds every passage, False none, a predicate embeds the passages it accepts.
     `embed_text`: what is embedded for a passage (default: title + text, as BM25 indexes it).
+    `vectors`: how the texts are embedded (default: here, resumably; a runner's is
+    `medllm.runners.kb.runner_vectors(runner)`).
     """
     t0 = time.perf_counter()
     out = Path(out)
@@ -143,7 +163,8 @@ def build_index(
         if len(rows):
             embedder = embedder or Embedder()
             embed_name = embedder.name
-            vecs = _embed_resumable(embedder, [embed_text(plist[i]) for i in rows], partial / "emb", progress)
+            vecs = (vectors or _embed_resumable)(embedder, [embed_text(plist[i]) for i in rows], partial / "emb",
+                                                 progress)
             _write_faiss(vecs, rows, partial, faiss_kind)
             n_dense = len(rows)
     shutil.rmtree(partial / "emb", ignore_errors=True)
@@ -208,7 +229,7 @@ def documents_from_specs(specs: list[str]) -> tuple[list[dict], Iterable[Documen
 
 def build_from_specs(specs: list[str], out: str | Path, *, chunk_size: int = 200, overlap: int = 32,
                      dense: bool = True, faiss_kind: str = "flat", progress: Progress = _noop,
-                     overwrite: bool = False, limit: int | None = None) -> dict:
+                     overwrite: bool = False, limit: int | None = None, vectors: Vectors | None = None) -> dict:
     records, docs = documents_from_specs(specs)
     chunker = Chunker(size=chunk_size, overlap=overlap)
     passages = []
@@ -221,7 +242,7 @@ def build_from_specs(specs: list[str], out: str | Path, *, chunk_size: int = 200
     return build_index(passages, out, dense=dense, faiss_kind=faiss_kind, corpora=records,
                        params={"chunk_size": chunk_size, "overlap": overlap,
                                "tokenizer": "all-MiniLM-L6-v2 WordPiece", "limit": limit},
-                       progress=progress, overwrite=overwrite)
+                       progress=progress, overwrite=overwrite, vectors=vectors)
 
 
 def add_to_index(index_dir: str | Path, specs: list[str], *, progress: Progress = _noop,
