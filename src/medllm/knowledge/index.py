@@ -43,6 +43,7 @@ from medllm.types import Document, Passage
 
 FORMAT = 1
 EMB_PART = 2048  # passages per saved embedding part (the resume unit)
+STORE_BATCH = 10_000  # passages written to the store at a time
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -99,16 +100,16 @@ Vectors = Callable[[Embedder, list[str], Path, Progress], np.ndarray]
 def _embed_resumable(embedder: Embedder, texts: list[str], work: Path, progress: Progress) -> np.ndarray:
     """Embed in parts saved under `work`; parts already there (same texts) are reused."""
     work.mkdir(parents=True, exist_ok=True)
-    parts = []
+    out = np.empty((len(texts), embedder.dim), np.float32)  # filled in place: one copy of the vectors
     for start, f in embed_parts(texts, work):
         if f.exists():
-            parts.append(np.load(f))
+            v = np.load(f)
         else:
             v = embedder.encode(texts[start:start + EMB_PART])
             save_part(f, v)
-            parts.append(v)
+        out[start:start + len(v)] = v
         progress("embed", min(start + EMB_PART, len(texts)), len(texts))
-    return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
+    return out
 
 
 def build_index(
@@ -145,7 +146,9 @@ def build_index(
     if not plist:
         raise ValueError("no passages to index; check that the corpus holds documents with text")
     store = PassageStore(db)
-    store.add(plist)
+    for start in range(0, len(plist), STORE_BATCH):  # rows made a batch at a time, not all at once
+        store.add(plist[start:start + STORE_BATCH], commit=False)
+    store.commit()
     store.close()
     texts = [index_text(p) for p in plist]
     progress("bm25", 0, len(texts))
@@ -155,6 +158,8 @@ def build_index(
     shutil.rmtree(partial / "bm25", ignore_errors=True)
     os.replace(bm_tmp, partial / "bm25")
     progress("bm25", len(texts), len(texts))
+    same_texts = texts if dense is True and embed_text is index_text else None  # embedded as indexed
+    del texts
     n_dense = 0
     embed_name = None
     if dense:
@@ -163,9 +168,12 @@ def build_index(
         if len(rows):
             embedder = embedder or Embedder()
             embed_name = embedder.name
-            vecs = (vectors or _embed_resumable)(embedder, [embed_text(plist[i]) for i in rows], partial / "emb",
-                                                 progress)
+            etexts = same_texts if same_texts is not None else [embed_text(plist[i]) for i in rows]
+            same_texts = None
+            vecs = (vectors or _embed_resumable)(embedder, etexts, partial / "emb", progress)
+            del etexts
             _write_faiss(vecs, rows, partial, faiss_kind)
+            del vecs
             n_dense = len(rows)
     shutil.rmtree(partial / "emb", ignore_errors=True)
     manifest = {

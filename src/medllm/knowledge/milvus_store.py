@@ -363,23 +363,25 @@ def build_milvus_index(passages: Iterable[Passage] | PassageSource, spec: str | 
             if at - 1 == n:
                 return payload
 
-    for n in range(plan.batches):
-        got = results(n) if results is not None else None
-        if got is None:  # compute it here (the local runner; or a batch no worker computed)
-            if local is None:
-                local = MilvusRowsSpec(plan.stats.weights(), embedder).build()
-            got = local(read(n))
-        if got.start != n * plan.batch:
-            raise RuntimeError(f"batch {n} came back starting at row {got.start}, not {n * plan.batch}")
-        data = [{"row": got.start + i, "pid": p.id, "doc_id": p.doc_id, "title": _clip(p.title),
-                 "text": _clip(p.text), "source": p.source or "", "url": p.url or "", "license": p.license or "",
-                 "dense": v.tolist(), "sparse": sp or {0: 0.0}}
-                for i, (p, v, sp) in enumerate(zip(got.passages, got.dense, got.sparse, strict=True))]
-        client.insert(ms.collection, data)
-        if progress:
-            progress("milvus", got.start + len(data), plan.kept)
-    client.flush(ms.collection)
-    client.close()
+    try:  # an interrupted build leaves what it inserted flushed, and the connection closed
+        for n in range(plan.batches):
+            got = results(n) if results is not None else None
+            if got is None:  # compute it here (the local runner; or a batch no worker computed)
+                if local is None:
+                    local = MilvusRowsSpec(plan.stats.weights(), embedder).build()
+                got = local(read(n))
+            if got.start != n * plan.batch:
+                raise RuntimeError(f"batch {n} came back starting at row {got.start}, not {n * plan.batch}")
+            data = [{"row": got.start + i, "pid": p.id, "doc_id": p.doc_id, "title": _clip(p.title),
+                     "text": _clip(p.text), "source": p.source or "", "url": p.url or "", "license": p.license or "",
+                     "dense": v.tolist(), "sparse": sp or {0: 0.0}}
+                    for i, (p, v, sp) in enumerate(zip(got.passages, got.dense, got.sparse, strict=True))]
+            client.insert(ms.collection, data)
+            if progress:
+                progress("milvus", got.start + len(data), plan.kept)
+    finally:
+        client.flush(ms.collection)
+        client.close()
     return {"store": str(spec), "counts": {"passages": plan.kept, "dense": plan.kept,
                                            "duplicates_dropped": len(plan.dropped), "sources": plan.sources},
             "build_seconds": round(time.perf_counter() - t0, 1)}

@@ -82,7 +82,7 @@ class EmbedJob:
 
     def commit(self, results: Callable[[int], np.ndarray | None] | None) -> np.ndarray:
         todo = set(self.units())
-        out = []
+        out = np.empty((len(self.texts), self.embedder.dim), np.float32)  # filled in place: one copy
         for i, (start, f) in enumerate(self._parts):
             if i not in todo:
                 v = np.load(f)
@@ -92,9 +92,9 @@ class EmbedJob:
                 if len(v) != len(self.payload(i)):
                     raise RuntimeError(f"embedding part {i}: {len(v)} vectors for {len(self.payload(i))} texts")
                 save_part(f, v)
-            out.append(v)
+            out[start:start + len(v)] = v
             self.progress("embed", start + len(v), len(self.texts))
-        return np.concatenate(out) if out else np.zeros((0, self.embedder.dim), np.float32)
+        return out
 
 
 def runner_vectors(runner: Runner) -> Vectors:
