@@ -150,7 +150,11 @@ def build_index(
         store.add(plist[start:start + STORE_BATCH], commit=False)
     store.commit()
     store.close()
+    n_passages, sources = len(plist), _count_sources(plist)
     texts = [index_text(p) for p in plist]
+    if dense is False or (dense is True and embed_text is index_text):
+        del passages, plist  # all that is left to do needs only the texts: let the passages go
+        plist = []
     progress("bm25", 0, len(texts))
     bm_tmp = partial / "bm25.tmp"
     shutil.rmtree(bm_tmp, ignore_errors=True)
@@ -163,7 +167,7 @@ def build_index(
     n_dense = 0
     embed_name = None
     if dense:
-        rows = np.arange(len(plist), dtype=np.int64) if dense is True else \
+        rows = np.arange(n_passages, dtype=np.int64) if dense is True else \
             np.array([i for i, p in enumerate(plist) if dense(p)], dtype=np.int64)  # type: ignore[operator]
         if len(rows):
             embedder = embedder or Embedder()
@@ -183,8 +187,8 @@ def build_index(
         "models": {"bm25": "bm25s==0.3.16 lucene k1=1.5 b=0.75, stopwords=en, stemmer="
                    + ("snowball-english" if stem else "none"), "dense": embed_name},
         "params": {"faiss": faiss_kind if n_dense else None, "stem": stem, "rrf_k": DEFAULT_RRF_K, **(params or {})},
-        "counts": {"passages": len(plist), "dense": n_dense, "duplicates_dropped": dropped,
-                   "sources": _count_sources(plist)},
+        "counts": {"passages": n_passages, "dense": n_dense, "duplicates_dropped": dropped,
+                   "sources": sources},
         "build_seconds": round(time.perf_counter() - t0, 1),
     }
     atomic_write_json(partial / "manifest.json", manifest)
