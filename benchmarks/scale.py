@@ -26,6 +26,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -132,10 +133,14 @@ def part_deid(args: argparse.Namespace) -> None:
 # ----------------------------------------------------------------------------------- retrieval
 
 
+REP = re.compile(r"(^|\n)\[rep \d+\] ")
+
+
 class TableEmbedder:
     """An `Embedder` that answers from vectors computed before (the default KB's MiniLM vectors of
     its book passages, and the queries embedded once up front), so both stores get the very same
-    vectors and the timings measure the stores, not the embedding model."""
+    vectors and the timings measure the stores, not the embedding model. A repeated passage
+    (`[rep N]` before its text) gets its original's vector: it is looked up without the marker."""
 
     def __init__(self, table: dict[str, "np.ndarray"], name: str, dim: int) -> None:
         self.table, self.name, self.dim = table, name, dim
@@ -143,7 +148,10 @@ class TableEmbedder:
     def encode(self, texts, show_progress: bool = False):  # noqa: ANN001, ANN201
         import numpy as np
 
-        return np.stack([self.table[t] for t in texts]).astype(np.float32)
+        if not len(texts):
+            return np.zeros((0, self.dim), np.float32)
+        return np.stack([self.table[t] if t in self.table else self.table[REP.sub(r"\1", t, count=1)]
+                         for t in texts]).astype(np.float32)
 
 
 def rss_mb(pid: int | None = None, children: bool = False) -> float:
@@ -151,7 +159,13 @@ def rss_mb(pid: int | None = None, children: bool = False) -> float:
 
     p = psutil.Process(pid)
     procs = [p] + (p.children(recursive=True) if children else [])
-    return sum(x.memory_info().rss for x in procs) / 1e6
+    total = 0
+    for x in procs:
+        try:
+            total += x.memory_info().rss
+        except psutil.Error:  # gone between the listing and the reading
+            pass
+    return total / 1e6
 
 
 def book_passages(index: Path) -> tuple[list, "np.ndarray"]:
@@ -170,83 +184,208 @@ def book_passages(index: Path) -> tuple[list, "np.ndarray"]:
     return ps, vecs
 
 
+def corpus(ps: list, n: int):  # noqa: ANN201
+    """A function giving a fresh pass over n passages: the real ones, then repeats marked `[rep N]`
+    (id `ID#repN`), built one at a time (the Milvus build streams them; nothing holds all n)."""
+
+    def passages():  # noqa: ANN202
+        for i in range(n):
+            rep, j = divmod(i, len(ps))
+            yield ps[j] if not rep else ps[j].model_copy(update={"id": f"{ps[j].id}#rep{rep}",
+                                                                  "text": f"[rep {rep}] {ps[j].text}"})
+
+    return passages
+
+
+class OverMemory(RuntimeError):
+    pass
+
+
+def measured_build(fn, cap_mb: float, budget_s: float | None = None):  # noqa: ANN001, ANN201
+    """Run `fn(stop)` in a forked child; (seconds, peak MB of the child and its children above the
+    child's start, its result or the reason it stopped). The child is killed past `cap_mb`;
+    `stop()` (which the build's progress calls) raises once `budget_s` has passed."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+
+    def child() -> None:
+        t0 = time.perf_counter()
+
+        def stop(what: str = "") -> None:
+            if budget_s is not None and time.perf_counter() - t0 > budget_s:
+                raise TimeoutError(f"stopped at the {budget_s:.0f} s budget{what}")
+
+        try:
+            res = fn(stop)
+            q.put(("ok", time.perf_counter() - t0, res))
+        except TimeoutError as e:
+            q.put(("budget", time.perf_counter() - t0, str(e)))
+
+    proc = ctx.Process(target=child)
+    proc.start()
+    base = rss_mb(proc.pid, children=True)
+    peak = base
+    while proc.is_alive() and q.empty():
+        peak = max(peak, rss_mb(proc.pid, children=True))
+        if peak - base > cap_mb:  # growth: the pages it shares with this process at the fork are not new
+            proc.kill()
+            proc.join()
+            return None, peak - base, f"killed: over the {cap_mb:,.0f} MB memory cap"
+        time.sleep(0.5)
+    kind, secs, res = q.get()
+    proc.join()
+    if kind != "ok":
+        return None, peak - base, f"{res}, after {secs:.0f} s"
+    return secs, peak - base, res
+
+
 def part_retrieval(args: argparse.Namespace) -> None:
     import numpy as np
 
     from medllm.knowledge.chunking import index_text
-    from medllm.knowledge.index import build_index, load_index
-    from medllm.knowledge.milvus_store import MilvusRetriever, build_milvus_index
+    from medllm.knowledge.index import build_index, dir_size, load_index
+    from medllm.knowledge.milvus_store import MilvusRetriever
     from medllm.knowledge.retrievers import Embedder
+    from medllm.runners import get_runner
+    from medllm.runners.kb import MilvusBuildJob, runner_vectors
 
     kb = Path(args.kb).expanduser()
     ps, vecs = book_passages(kb)
     qrows = [json.loads(x) for x in (DATA / "medquad" / "medquad.jsonl").read_text().splitlines()[:20000]]
-    qs = [r["question"] for r in qrows][:: max(1, len(qrows) // args.queries)][: args.queries]
+    qs = list(dict.fromkeys(r["question"] for r in qrows))
+    qs = qs[:: max(1, len(qs) // args.queries)][: args.queries]
     real = Embedder(max_tokens=64)  # as the default KB embeds (embed_tokens 64)
     qv = real.encode(qs)
+    table = {index_text(p): v for p, v in zip(ps, vecs, strict=True)}
+    table.update(dict(zip(qs, qv, strict=True)))
+    emb = TableEmbedder(table, real.name, real.dim)
     print(f"retrieval: {len(ps):,} real passages with vectors (the default KB's OpenStax book passages, its own "
           f"MiniLM vectors reused); {len(qs)} MedQuAD questions as queries (embedded once, up front); "
-          f"{os.cpu_count()} cores shared (load {os.getloadavg()[0]:.1f})")
-    print(f"{'passages':>9} {'store':<12} {'build s':>8} {'MB disk':>8} {'MB RSS':>7} {'p50 ms':>7} {'p95 ms':>7}  top-10 same set / mean overlap (bm25, dense, hybrid)")
+          f"{os.cpu_count()} cores shared (load {os.getloadavg()[0]:.1f})", flush=True)
+    head = (f"{'passages':>9} {'store':<12} {'build s':>8} {'build MB':>8} {'MB disk':>8} {'MB RSS':>7} "
+            f"{'p50 ms':>7} {'p95 ms':>7} {'queries':>7}  same top-10 set, by id / by passage (bm25, dense, hybrid)")
+    rows_out: list[str] = []
+    summary: dict[tuple[int, str], dict] = {}
     for n in args.passages:
-        chosen, table = [], {}
-        for i in range(n):
-            rep, j = divmod(i, len(ps))
-            p = ps[j] if not rep else ps[j].model_copy(update={"id": f"{ps[j].id}#rep{rep}",
-                                                                 "text": f"[rep {rep}] {ps[j].text}"})
-            chosen.append(p)
-            table[index_text(p)] = vecs[j]  # a repeat keeps its original's vector
-        table.update(dict(zip(qs, qv, strict=True)))
-        emb = TableEmbedder(table, real.name, real.dim)
+        source = corpus(ps, n)
         reps = max(0, n - len(ps))
-        work = Path(tempfile.mkdtemp(prefix="scale-ret-"))
+        work = Path(tempfile.mkdtemp(prefix="scale-ret-", dir=args.tmp))
         try:
-            t0 = time.perf_counter()
-            build_index(chosen, work / "emb", embedder=emb)
-            b_emb = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            build_milvus_index(chosen, work / "m.db", embedder=emb)
-            b_mil = time.perf_counter() - t0
-            base = rss_mb()
-            a = load_index(work / "emb", embedder=emb)
-            a.search(qs[0], 10)
-            m_emb = rss_mb() - base
-            base_all = rss_mb(children=True)
-            b = MilvusRetriever(work / "m.db", embedder=emb)
-            b.search(qs[0], 10)
-            m_mil = rss_mb(children=True) - base_all
+            def build_emb(stop):  # noqa: ANN001, ANN202
+                build_index(list(source()), work / "emb", embedder=emb, vectors=runner_vectors(get_runner("local")))
+
+            def build_mil(stop):  # noqa: ANN001, ANN202
+                def progress(step: str, done: int, total: int) -> None:
+                    stop(f" in step '{step}' with {done:,} of {total or n:,} passages done")
+
+                job = MilvusBuildJob(source, work / "m.db", embedder=emb, progress=progress)
+                return get_runner("local").run(job)["counts"]["passages"]
+
+            want = args.stores.split(",")
+            b_emb, mem_emb, r_emb = None, 0.0, "not asked for (--stores)"
+            b_mil, mem_mil, r_mil = None, 0.0, "not asked for (--stores)"
+            if "embedded" in want:
+                b_emb, mem_emb, r_emb = measured_build(build_emb, args.cap_mb)
+                print(f"  {n:,}: embedded built ({r_emb or 'ok'}) in {b_emb or 0:.1f} s, peak {mem_emb:,.0f} MB", flush=True)
+            if "milvus-lite" in want:
+                b_mil, mem_mil, r_mil = measured_build(build_mil, args.cap_mb, args.milvus_budget_s)
+                print(f"  {n:,}: milvus-lite built ({r_mil}) in {b_mil or 0:.1f} s, peak {mem_mil:,.0f} MB", flush=True)
+            stores = {}
+            if b_emb is not None:
+                base = rss_mb()
+                a = load_index(work / "emb", embedder=emb)
+                a.search(qs[0], 10)
+                stores["embedded"] = (a, rss_mb() - base)
+            partial = None
+            if b_mil is None and (work / "m.db").exists() and "budget" in str(r_mil):
+                partial = r_mil  # stopped at its time budget: what it inserted is queried, for latency only
+            if b_mil is not None or partial:
+                base_all = rss_mb(children=True)
+                b = MilvusRetriever(work / "m.db", embedder=emb)
+                b.search(qs[0], 10)
+                stores["milvus-lite"] = (b, rss_mb(children=True) - base_all)
+                if partial:
+                    print(f"  {n:,}: milvus-lite partial collection holds {len(b):,} passages", flush=True)
+                    partial = f"{partial}; queried as it was, {len(b):,} passages"
             res = {}
-            for name, r in (("embedded", a), ("milvus-lite", b)):
-                lat, tops = [], {}
-                for meth in ("bm25", "dense", "hybrid"):
-                    ret = r.retriever(meth)
-                    tops[meth] = []
-                    for q in qs:
+            for name, (r, _) in stores.items():
+                lat, tops = [], {m: [] for m in ("bm25", "dense", "hybrid")}
+                t_start = time.perf_counter()
+                for q in qs:
+                    if time.perf_counter() - t_start > args.query_budget_s:
+                        break
+                    for meth in ("bm25", "dense", "hybrid"):
                         t = time.perf_counter()
-                        hits = ret.search(q, 10)
+                        hits = r.retriever(meth).search(q, 10)
                         if meth == "hybrid":
                             lat.append((time.perf_counter() - t) * 1000)
                         tops[meth].append([h.passage.id for h in hits])
-                res[name] = (np.percentile(lat, 50), np.percentile(lat, 95), tops)
-            same = {m: sum(set(x) == set(y) for x, y in zip(res["embedded"][2][m], res["milvus-lite"][2][m], strict=True)) / len(qs)
-                    for m in ("bm25", "dense", "hybrid")}
-            ovl = {m: float(np.mean([len(set(x) & set(y)) / 10 for x, y in zip(res["embedded"][2][m], res["milvus-lite"][2][m], strict=True)]))
-                   for m in ("bm25", "dense", "hybrid")}
-            from medllm.knowledge.index import dir_size
+                res[name] = (np.percentile(lat, 50), np.percentile(lat, 95), tops, len(lat))
+            same = ""
+            if len(res) == 2 and not partial:
+                m_q = min(res["embedded"][3], res["milvus-lite"][3])
 
-            for name, build, mb, disk in (("embedded", b_emb, m_emb, dir_size(work / "emb")),
-                                          ("milvus-lite", b_mil, m_mil, (work / "m.db").stat().st_size if (work / "m.db").is_file() else dir_size(work / "m.db"))):
-                p50, p95, _ = res[name]
-                tail = ("  " + ", ".join(f"{same[m]:.2f}/{ovl[m]:.2f}" for m in ("bm25", "dense", "hybrid"))) if name == "milvus-lite" else ""
-                print(f"{n:>9,} {name:<12} {build:>8.1f} {disk / 1e6:>8.1f} {mb:>7.0f} {p50:>7.1f} {p95:>7.1f}{tail}")
+                def agree(m: str, key) -> float:  # noqa: ANN001
+                    pairs = list(zip(res["embedded"][2][m][:m_q], res["milvus-lite"][2][m][:m_q], strict=True))
+                    return sum({key(i) for i in x} == {key(i) for i in y} for x, y in pairs) / len(pairs)
+
+                by_id = [agree(m, lambda i: i) for m in ("bm25", "dense", "hybrid")]
+                by_p = [agree(m, lambda i: i.split("#rep")[0]) for m in ("bm25", "dense", "hybrid")]
+                same = "  " + " / ".join(f"{x:.2f}|{y:.2f}" for x, y in zip(by_id, by_p, strict=True)) + f" (on {m_q})"
+            for name, build, mem, result in (("embedded", b_emb, mem_emb, r_emb), ("milvus-lite", b_mil, mem_mil, r_mil)):
+                if name not in want:
+                    continue
+                path = work / ("emb" if name == "embedded" else "m.db")
+                disk = (dir_size(path) if path.is_dir() else path.stat().st_size) if path.exists() else 0
+                if name in res and build is None:  # the partial milvus-lite collection
+                    p50, p95, _, nq = res[name]
+                    line = (f"{n:>9,} {name:<12} {'>' + format(args.milvus_budget_s, '.0f'):>8} {mem:>8,.0f} "
+                            f"{disk / 1e6:>8.1f} {stores[name][1]:>7.0f} {p50:>7.1f} {p95:>7.1f} {nq:>7}  "
+                            f"PARTIAL: {result}")
+                elif name in res:
+                    p50, p95, _, nq = res[name]
+                    line = (f"{n:>9,} {name:<12} {build:>8.1f} {mem:>8,.0f} {disk / 1e6:>8.1f} {stores[name][1]:>7.0f} "
+                            f"{p50:>7.1f} {p95:>7.1f} {nq:>7}{same if name == 'milvus-lite' else ''}")
+                    summary[(n, name)] = {"build": build, "mem": mem, "p50": p50, "p95": p95, "disk": disk}
+                else:
+                    line = f"{n:>9,} {name:<12} {'-':>8} {mem:>8,.0f} {disk / 1e6:>8.1f}  not measured: {result}"
+                rows_out.append(line)
+                print(line, flush=True)
             if reps:
-                print(f"          ({reps:,} of the {n:,} passages are repeats of real ones, text marked '[rep N]', vectors reused)")
-            b.close()
+                rows_out.append(f"          ({reps:,} of the {n:,} passages are repeats of real ones, text marked "
+                                f"'[rep N]', vectors reused)")
+            for r, _ in stores.values():
+                if hasattr(r, "close"):
+                    r.close()
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    print("build: passages in, vectors given (no embedding time); MB RSS: growth of this process (embedded, "
-          "memory-mapped) or of this process + the milvus-lite server it starts, after opening and one query; "
-          "latency: hybrid search, query vector given")
+    print("\n" + head)
+    print("\n".join(rows_out))
+    print("build: passages in, vectors given (no embedding time); build MB: peak RSS of the building process "
+          "and its children (the milvus-lite server) above its start; MB RSS: growth of this process (embedded, "
+          "memory-mapped) or of this process + the milvus-lite server, after opening and one query; latency: hybrid "
+          "search, query vector given; 'by passage': ids with the '#repN' of a repeat removed (copies of one passage "
+          "share its vector, so which copy wins a tie is arbitrary)")
+    sizes = sorted({n for n, _ in summary})
+    for name in ("embedded", "milvus-lite"):
+        have = [n for n in sizes if (n, name) in summary]
+        if len(have) >= 2:
+            steps = ", ".join(
+                f"{a:,}->{b:,} (x{b / a:.0f}): build x{summary[(b, name)]['build'] / summary[(a, name)]['build']:.1f}, "
+                f"build MB x{summary[(b, name)]['mem'] / max(1.0, summary[(a, name)]['mem']):.1f}, "
+                f"p50 x{summary[(b, name)]['p50'] / summary[(a, name)]['p50']:.1f}"
+                for a, b in zip(have, have[1:], strict=False))
+            print(f"growth, {name}: {steps}")
+    big = max((n for n in sizes if (n, "embedded") in summary), default=None)
+    if big:
+        s_ = summary[(big, "embedded")]
+        per = s_["mem"] / big
+        print(f"embedded at {big:,}: build peak {s_['mem'] / 1e3:.1f} GB ({per * 1e3:.1f} kB per passage), index "
+              f"{s_['disk'] / 1e9:.2f} GB on disk, hybrid p50 {s_['p50']:.0f} ms; extrapolated linearly, PubMed's ~36M "
+              f"abstracts (at least one passage each) would need ~{per * 36e6 / 1e3:.0f} GB of RAM to build and "
+              f"~{s_['disk'] / big * 36e6 / 1e9:.0f} GB of index on one machine")
 
 
 def main() -> None:
@@ -257,7 +396,12 @@ def main() -> None:
     d.add_argument("--workers", type=int, nargs="*", default=[1, 2])
     r = sub.add_parser("retrieval")
     r.add_argument("--passages", type=int, nargs="+", default=[10000])
-    r.add_argument("--queries", type=int, default=100)
+    r.add_argument("--queries", type=int, default=200)
+    r.add_argument("--cap-mb", type=float, default=6500, help="kill a build whose processes grow past this RSS")
+    r.add_argument("--stores", default="embedded,milvus-lite", help="which stores to build and query")
+    r.add_argument("--milvus-budget-s", type=float, default=1500, help="stop a milvus-lite build after this long")
+    r.add_argument("--query-budget-s", type=float, default=900, help="per store and size: stop querying after this long")
+    r.add_argument("--tmp", default=None, help="where the indexes are built (default: the system temp dir)")
     r.add_argument("--kb", default="~/.medllm/indexes/default", help="the default KB (`medllm kb build-default`): its book vectors are reused")
     args = ap.parse_args()
     if args.part == "deid":

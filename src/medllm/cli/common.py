@@ -40,7 +40,7 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except (UserError, ModelError, ConfigError, FileNotFoundError, ValueError) as e:
+        except (UserError, ModelError, ConfigError, FileNotFoundError, FileExistsError, ValueError) as e:
             fail(str(e) or e.__class__.__name__)
         except KeyboardInterrupt:
             err_console.print("interrupted")

@@ -131,6 +131,11 @@ def run(
     index: Path = typer.Option(None, "--index", help="Knowledge-base folder for rag strategies; default $MEDLLM_HOME/indexes/default."),
     reidentify: bool = typer.Option(False, "--reidentify", help="Behind the privacy gate (remote models): write answers "
                                     "re-identified into predictions.jsonl; default: as the model wrote them, over surrogates."),
+    runner: str = typer.Option("local", help="local (this process) or ray (items answered on Ray workers, one model "
+                               "each; the same predictions.jsonl): `pip install 'medllm[ray]'`"),
+    ray_address: str = typer.Option(None, help="ray: 'auto' or ray://HOST:10001; default: a local Ray cluster "
+                                    "for this command"),
+    workers: int = typer.Option(None, help="ray: worker processes (one model each)"),
 ) -> None:
     """Evaluate (when --dataset is given), or run a subcommand."""
     if ctx.invoked_subcommand is not None:
@@ -141,7 +146,8 @@ def run(
         console.print(ctx.get_help())
         raise typer.Exit(0)
     from medllm.eval.runner import EvalConfig
-    from medllm.jobs import EvalRequest, evaluate
+    from medllm.runners import get_runner
+    from medllm.runners.eval import EvalJob
     from medllm.session import Session
 
     session = Session.configure()
@@ -155,6 +161,7 @@ def run(
         skip_invalid=skip_invalid, extra={"index": str(index.resolve())} if index else {},
     )
     config.validate()
+    run_on = get_runner(runner, address=ray_address, workers=workers)
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), _Rate(),
         TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
@@ -170,7 +177,7 @@ def run(
             else:
                 bar.update(task_id, completed=done)
 
-        result = evaluate(session, EvalRequest(config, out_dir=out, reidentify=reidentify), progress=progress)
+        result = run_on.run(EvalJob(config, out_dir=out, reidentify=reidentify, progress=progress, session=session))
     s = result.summary
     if result.resumed:
         console.print(f"resumed: {result.resumed} items were already done, {result.answered} answered now")
@@ -179,6 +186,10 @@ def run(
     how = "" if set(s["task"]) & {"ner", "assertion"} else f" · {s['mode']} · {s['strategy']}"  # no strategy there
     console.print(_metrics_table(s, f"{s['dataset_name']} · {s['model']}{how}"))
     console.print(f"run {result.run_id}\n  {result.out_dir / 'summary.json'}\n  {result.out_dir / 'predictions.jsonl'}")
+    stats = run_on.last
+    if stats is not None and stats.runner == "ray":
+        console.print(f"ray: {stats.workers} worker(s), {stats.wall_seconds:.1f} s wall "
+                      f"({stats.startup_seconds:.1f} s starting), {stats.units_sent} chunks of items on workers")
 
 
 @app.command("list")

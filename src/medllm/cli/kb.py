@@ -54,32 +54,60 @@ def build(
     overlap: int = typer.Option(32, help="Tokens shared by consecutive chunks."),
     limit: Optional[int] = typer.Option(None, help="Index only the first N documents (for quick trials)."),
     overwrite: bool = typer.Option(False, help="Replace an existing index at --out."),
+    runner: str = typer.Option("local", help="local (this process) or ray (embeddings on Ray workers, one "
+                               "MiniLM each; same index): `pip install 'medllm[ray]'`"),
+    ray_address: Optional[str] = typer.Option(None, help="ray: 'auto' or ray://HOST:10001; default: a local "
+                                              "Ray cluster for this command"),
+    workers: Optional[int] = typer.Option(None, help="ray: worker processes (one embedding model each)"),
 ) -> None:
-    """Build a BM25 (+ dense) index from corpora. Re-running an interrupted build resumes its embeddings."""
+    """Build a BM25 (+ dense) index from corpora. Re-running an interrupted build resumes its embeddings.
+    With --store the corpus is streamed twice (BM25 statistics, then vectors) and never held in memory."""
     from medllm.knowledge.index import build_from_specs
+    from medllm.runners import get_runner
 
     if (out is None) == (store is None):
         raise ValueError("give --out DIR (the embedded index) or --store milvus://HOST:19530/COLLECTION | FILE.db")
+    run = get_runner(runner, address=ray_address, workers=workers)
     if store is not None:
-        from medllm.knowledge.chunking import Chunker
-        from medllm.knowledge.index import documents_from_specs
-        from medllm.knowledge.milvus_store import build_milvus_index
+        import itertools
 
-        _, docs = documents_from_specs(corpus)
+        from medllm.knowledge.chunking import Chunker
+        from medllm.knowledge.corpora import load_corpus, parse_spec
+        from medllm.runners.kb import MilvusBuildJob
+
+        for s in corpus:
+            parse_spec(s)  # a missing corpus fails now, with its name
         chunker = Chunker(size=chunk_size, overlap=overlap)
-        passages = (p for i, d in enumerate(docs) if limit is None or i < limit for p in chunker.chunk(d))
+
+        def passages():  # a fresh pass over the corpora each call
+            docs = itertools.chain.from_iterable(load_corpus(s) for s in corpus)
+            for d in itertools.islice(docs, limit):
+                yield from chunker.chunk(d)
+
         bar, update = _progress()
         with bar:
-            m = build_milvus_index(passages, store, overwrite=overwrite, progress=update)
+            m = run.run(MilvusBuildJob(passages, store, overwrite=overwrite, progress=update))
         c = m["counts"]
         console.print(f"[bold]milvus[/] {store}: {c['passages']:,} passages with vectors and BM25 weights, "
                       f"{c['duplicates_dropped']:,} duplicates dropped; built in {m['build_seconds']:.1f} s")
+        _runner_note(run)
         return
+    from medllm.runners.kb import runner_vectors
+
     bar, update = _progress()
     with bar:
         m = build_from_specs(corpus, out, chunk_size=chunk_size, overlap=overlap, dense=dense,
-                             faiss_kind=faiss_kind, progress=update, overwrite=overwrite, limit=limit)
+                             faiss_kind=faiss_kind, progress=update, overwrite=overwrite, limit=limit,
+                             vectors=runner_vectors(run))
     _summary(m, out)
+    _runner_note(run)
+
+
+def _runner_note(run) -> None:  # noqa: ANN001
+    stats = run.last
+    if stats is not None and stats.runner == "ray":
+        console.print(f"ray: {stats.workers} worker(s), {stats.wall_seconds:.1f} s wall "
+                      f"({stats.startup_seconds:.1f} s starting), {stats.units_sent} batches on workers")
 
 
 @app.command("build-default")

@@ -244,6 +244,94 @@ def _check_same_run(out_dir: Path, config: EvalConfig, run_id: str) -> None:
         )
 
 
+EVAL_CHUNK = 8  # items a runner's worker answers at a time: one unit of `medllm eval --runner`
+
+
+@dataclass
+class EvalWorkerSpec:
+    """How a runner's worker answers items as `run_eval` would: it opens one session (one model,
+    the run's strategy, shots and settings) or one item-task predictor, once, and maps a list of
+    items to their prediction records (picklable: no model inside, only what names it)."""
+
+    config: EvalConfig
+    settings: Settings
+    shots: list[Question]
+    reidentify: bool = False
+
+    def build(self) -> Callable[[list[Question]], list[dict[str, Any]]]:
+        items = self
+
+        def build_for(first: Question) -> Callable[[list[Question]], list[dict[str, Any]]]:
+            task = ITEM_TASKS.get(first.task)
+            if task is not None:
+                load_run = getattr(task, "load_run", None)
+                predictor = (load_run(items.config, items.shots, items.settings, None) if load_run
+                             else task.load(items.config.model))
+                return lambda qs: list(task.predict(predictor, qs))
+            from medllm.session import Session
+            from medllm.trust.privacy import GatedModel
+
+            cfg = items.config
+            solver = get_solver(cfg.strategy)
+            session = Session.open(cfg.model, strategy=cfg.strategy, settings=items.settings,
+                                   index=cfg.extra.get("index"), cache=items.settings.cache, audit=False)
+            ctx = session.context(cfg.mode,  # type: ignore[arg-type]
+                                  params=GenParams(max_tokens=cfg.max_tokens, temperature=0.0, seed=cfg.seed),
+                                  shots=items.shots, seed=cfg.seed)
+            if isinstance(ctx.model, GatedModel):
+                ctx.model.restore_output = items.reidentify
+
+            def answer(qs: list[Question]) -> list[dict[str, Any]]:
+                out = []
+                for q in qs:
+                    t = time.perf_counter()
+                    ans = solver(q, ctx)
+                    out.append(_record(q, ans, time.perf_counter() - t))
+                return out
+
+            return answer
+
+        fn: Callable[[list[Question]], list[dict[str, Any]]] | None = None
+
+        def run(qs: list[Question]) -> list[dict[str, Any]]:
+            nonlocal fn
+            if not qs:
+                return []
+            if fn is None:  # the item kind is known from the first item (one kind per dataset)
+                fn = build_for(qs[0])
+            return fn(qs)
+
+        return run
+
+
+@dataclass
+class EvalPlan:
+    """What a run would do now: its items, those still to answer (in order), its shots and folder."""
+
+    questions: list[Question]
+    pending: list[Question]
+    shots: list[Question]
+    out_dir: Path
+    settings: Settings
+
+    def chunks(self, size: int = EVAL_CHUNK) -> list[list[Question]]:
+        return [self.pending[i:i + size] for i in range(0, len(self.pending), size)]
+
+
+def plan_eval(config: EvalConfig, *, out_dir: Path | None = None, settings: Settings | None = None,
+              dataset: LoadedDataset | None = None) -> EvalPlan:
+    """The items `run_eval` would answer now (a finished item's prediction line is kept), without
+    writing anything: a runner splits them among its workers."""
+    config.validate()
+    settings = settings or load_settings()
+    ds = dataset or load_dataset(config.dataset, skip_invalid=config.skip_invalid)
+    questions = ds.questions[: config.limit] if config.limit else list(ds.questions)
+    shots = pick_shots(config, {q.id for q in questions})
+    out_dir = Path(out_dir) if out_dir else settings.runs_dir / config.run_id
+    done = {r["id"] for r in PredictionLog(out_dir / PREDICTIONS).read()}
+    return EvalPlan(questions, [q for q in questions if q.id not in done], shots, out_dir, settings)
+
+
 def run_eval(
     config: EvalConfig,
     *,
@@ -253,9 +341,13 @@ def run_eval(
     progress: Progress | None = None,
     dataset: LoadedDataset | None = None,
     reidentify: bool = False,
+    results: Callable[[list[Question]], list[dict[str, Any]] | None] | None = None,
 ) -> RunResult:
     """Evaluate, resuming whatever part of the same run is already on disk. Behind the privacy
-    gate, answers are recorded as the model wrote them (over surrogates) unless `reidentify`."""
+    gate, answers are recorded as the model wrote them (over surrogates) unless `reidentify`.
+    `results(items)`: the records of one chunk of `EVAL_CHUNK` pending items computed elsewhere (a
+    runner's workers, `medllm.runners.eval`), or None to answer that chunk here; the records are
+    written in item order either way."""
     config.validate()
     settings = settings or load_settings()
     solver = get_solver(config.strategy)
@@ -304,7 +396,23 @@ def run_eval(
     try:
         if progress:
             progress(len(done), len(questions))
-        if pending and item_task is not None:
+        if pending and results is not None:
+            local: Callable[[list[Question]], list[dict[str, Any]]] | None = None
+            for start in range(0, len(pending), EVAL_CHUNK):
+                chunk = pending[start:start + EVAL_CHUNK]
+                recs = results(chunk)
+                if recs is None:  # not computed by a worker: answer it here, as a worker would
+                    if local is None:
+                        local = EvalWorkerSpec(config, settings, shots, reidentify).build()
+                    recs = local(chunk)
+                if [r["id"] for r in recs] != [q.id for q in chunk]:
+                    raise RuntimeError(f"items {chunk[0].id}..{chunk[-1].id}: the records came back for other items")
+                for rec in recs:
+                    log.append(rec)
+                    done[rec["id"]] = rec
+                if progress:
+                    progress(len(done), len(questions))
+        elif pending and item_task is not None:
             # generation kinds (gen_tasks) also need the run's shots, strategy and settings
             load_run = getattr(item_task, "load_run", None)
             predictor = load_run(config, shots, settings, model) if load_run else item_task.load(config.model)

@@ -43,6 +43,7 @@ from medllm.types import Document, Passage
 
 FORMAT = 1
 EMB_PART = 2048  # passages per saved embedding part (the resume unit)
+STORE_BATCH = 10_000  # passages written to the store at a time
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -74,24 +75,41 @@ def dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
 
 
-def _embed_resumable(embedder: Embedder, texts: list[str], work: Path, progress: Progress) -> np.ndarray:
-    """Embed in parts saved under `work`; parts already there (same texts) are reused."""
-    work.mkdir(parents=True, exist_ok=True)
-    parts = []
+def embed_parts(texts: list[str], work: Path) -> list[tuple[int, Path]]:
+    """The resume units of an embedding: (first text, the file its vectors are saved in) for
+    each part of EMB_PART texts; a file's name holds a hash of its texts."""
+    out = []
     for start in range(0, len(texts), EMB_PART):
         chunk = texts[start:start + EMB_PART]
         key = hashlib.blake2b("\x00".join(chunk).encode(), digest_size=8).hexdigest()
-        f = work / f"part-{start // EMB_PART:05d}-{key}.npy"
+        out.append((start, work / f"part-{start // EMB_PART:05d}-{key}.npy"))
+    return out
+
+
+def save_part(f: Path, v: np.ndarray) -> None:
+    tmp = f.with_suffix(".tmp.npy")
+    np.save(tmp, v)
+    os.replace(tmp, f)
+
+
+# how an index build turns texts into vectors: (embedder, texts, work folder, progress) -> vectors;
+# the default embeds here, `medllm.runners.kb.runner_vectors` on a runner's workers
+Vectors = Callable[[Embedder, list[str], Path, Progress], np.ndarray]
+
+
+def _embed_resumable(embedder: Embedder, texts: list[str], work: Path, progress: Progress) -> np.ndarray:
+    """Embed in parts saved under `work`; parts already there (same texts) are reused."""
+    work.mkdir(parents=True, exist_ok=True)
+    out = np.empty((len(texts), embedder.dim), np.float32)  # filled in place: one copy of the vectors
+    for start, f in embed_parts(texts, work):
         if f.exists():
-            parts.append(np.load(f))
+            v = np.load(f)
         else:
-            v = embedder.encode(chunk)
-            tmp = f.with_suffix(".tmp.npy")
-            np.save(tmp, v)
-            os.replace(tmp, f)
-            parts.append(v)
+            v = embedder.encode(texts[start:start + EMB_PART])
+            save_part(f, v)
+        out[start:start + len(v)] = v
         progress("embed", min(start + EMB_PART, len(texts)), len(texts))
-    return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
+    return out
 
 
 def build_index(
@@ -107,11 +125,14 @@ def build_index(
     embed_text: Callable[[Passage], str] = index_text,
     progress: Progress = _noop,
     overwrite: bool = False,
+    vectors: Vectors | None = None,
 ) -> dict:
     """Write an index of `passages` (already chunked) to `out`; returns the manifest.
 
     `dense`: True embeds every passage, False none, a predicate embeds the passages it accepts.
     `embed_text`: what is embedded for a passage (default: title + text, as BM25 indexes it).
+    `vectors`: how the texts are embedded (default: here, resumably; a runner's is
+    `medllm.runners.kb.runner_vectors(runner)`).
     """
     t0 = time.perf_counter()
     out = Path(out)
@@ -125,9 +146,15 @@ def build_index(
     if not plist:
         raise ValueError("no passages to index; check that the corpus holds documents with text")
     store = PassageStore(db)
-    store.add(plist)
+    for start in range(0, len(plist), STORE_BATCH):  # rows made a batch at a time, not all at once
+        store.add(plist[start:start + STORE_BATCH], commit=False)
+    store.commit()
     store.close()
+    n_passages, sources = len(plist), _count_sources(plist)
     texts = [index_text(p) for p in plist]
+    if dense is False or (dense is True and embed_text is index_text):
+        del passages, plist  # all that is left to do needs only the texts: let the passages go
+        plist = []
     progress("bm25", 0, len(texts))
     bm_tmp = partial / "bm25.tmp"
     shutil.rmtree(bm_tmp, ignore_errors=True)
@@ -135,16 +162,22 @@ def build_index(
     shutil.rmtree(partial / "bm25", ignore_errors=True)
     os.replace(bm_tmp, partial / "bm25")
     progress("bm25", len(texts), len(texts))
+    same_texts = texts if dense is True and embed_text is index_text else None  # embedded as indexed
+    del texts
     n_dense = 0
     embed_name = None
     if dense:
-        rows = np.arange(len(plist), dtype=np.int64) if dense is True else \
+        rows = np.arange(n_passages, dtype=np.int64) if dense is True else \
             np.array([i for i, p in enumerate(plist) if dense(p)], dtype=np.int64)  # type: ignore[operator]
         if len(rows):
             embedder = embedder or Embedder()
             embed_name = embedder.name
-            vecs = _embed_resumable(embedder, [embed_text(plist[i]) for i in rows], partial / "emb", progress)
+            etexts = same_texts if same_texts is not None else [embed_text(plist[i]) for i in rows]
+            same_texts = None
+            vecs = (vectors or _embed_resumable)(embedder, etexts, partial / "emb", progress)
+            del etexts
             _write_faiss(vecs, rows, partial, faiss_kind)
+            del vecs
             n_dense = len(rows)
     shutil.rmtree(partial / "emb", ignore_errors=True)
     manifest = {
@@ -154,8 +187,8 @@ def build_index(
         "models": {"bm25": "bm25s==0.3.16 lucene k1=1.5 b=0.75, stopwords=en, stemmer="
                    + ("snowball-english" if stem else "none"), "dense": embed_name},
         "params": {"faiss": faiss_kind if n_dense else None, "stem": stem, "rrf_k": DEFAULT_RRF_K, **(params or {})},
-        "counts": {"passages": len(plist), "dense": n_dense, "duplicates_dropped": dropped,
-                   "sources": _count_sources(plist)},
+        "counts": {"passages": n_passages, "dense": n_dense, "duplicates_dropped": dropped,
+                   "sources": sources},
         "build_seconds": round(time.perf_counter() - t0, 1),
     }
     atomic_write_json(partial / "manifest.json", manifest)
@@ -208,7 +241,7 @@ def documents_from_specs(specs: list[str]) -> tuple[list[dict], Iterable[Documen
 
 def build_from_specs(specs: list[str], out: str | Path, *, chunk_size: int = 200, overlap: int = 32,
                      dense: bool = True, faiss_kind: str = "flat", progress: Progress = _noop,
-                     overwrite: bool = False, limit: int | None = None) -> dict:
+                     overwrite: bool = False, limit: int | None = None, vectors: Vectors | None = None) -> dict:
     records, docs = documents_from_specs(specs)
     chunker = Chunker(size=chunk_size, overlap=overlap)
     passages = []
@@ -221,7 +254,7 @@ def build_from_specs(specs: list[str], out: str | Path, *, chunk_size: int = 200
     return build_index(passages, out, dense=dense, faiss_kind=faiss_kind, corpora=records,
                        params={"chunk_size": chunk_size, "overlap": overlap,
                                "tokenizer": "all-MiniLM-L6-v2 WordPiece", "limit": limit},
-                       progress=progress, overwrite=overwrite)
+                       progress=progress, overwrite=overwrite, vectors=vectors)
 
 
 def add_to_index(index_dir: str | Path, specs: list[str], *, progress: Progress = _noop,

@@ -12,23 +12,25 @@ citations; `sources` / `licenses` filters run in the engine.
 
 Where: `milvus://HOST:19530/COLLECTION` (a Milvus server), or a path ending in `.db` (an embedded
 milvus-lite file, for tests and small sites; collection `passages`, or `PATH.db#COLLECTION`).
-Building embeds and inserts in batches; BM25's term statistics are computed over the whole corpus
-first (as bm25s does), so the build holds the passages' term lists in memory, not their vectors.
+Building streams: a first pass over the corpus counts BM25's term statistics (document frequency
+and mean length: the vocabulary is held, not the passages), a second embeds, weights and inserts
+512 passages at a time; a runner (`medllm.runners.kb`) spreads the second pass over workers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from medllm.knowledge.chunking import dedupe, index_text
+from medllm.knowledge.chunking import index_text, text_hash
 from medllm.knowledge.retrievers import DEFAULT_RRF_K, Embedder, Hit, _check_query, candidates
 from medllm.types import Passage
 
@@ -43,23 +45,78 @@ def term_id(term: str) -> int:
 
 
 def bm25_rows(texts: list[str], stem: bool = True) -> list[dict[int, float]]:
-    """Each text's bm25s weights (the embedded index's scoring), keyed by `term_id`."""
+    """Each text's bm25s weights (the embedded index's scoring), keyed by `term_id`, with the
+    term statistics of `texts` themselves (a whole corpus in memory: see `CorpusStats` to stream)."""
+    stats = CorpusStats(stem=stem)
+    toks = tokenize_terms(texts, stem)
+    for t in toks:
+        stats.add_doc(t)
+    return stats.weights().rows_from_terms(toks)
+
+
+def tokenize_terms(texts: Sequence[str], stem: bool = True) -> list[list[str]]:
+    """Each text's terms as bm25s indexes them (its token pattern, English stop words, Snowball)."""
     import bm25s
-    import scipy.sparse as sp
 
-    from medllm.knowledge.retrievers import bm25_tokenize
+    from medllm.knowledge.retrievers import _stemmer
 
-    tok = bm25_tokenize(texts, stem)
-    model = bm25s.BM25()
-    model.index(tok, show_progress=False)
-    sc = model.scores
-    n_terms = len(sc["indptr"]) - 1  # bm25s may keep one more vocabulary entry ("") with no column
-    vocab = {i: t for t, i in model.vocab_dict.items()}
-    ids = np.array([term_id(vocab[i]) for i in range(n_terms)], dtype=np.int64)
-    m = sp.csc_matrix((sc["data"], sc["indices"], sc["indptr"]), shape=(sc["num_docs"], n_terms)).tocsr()
-    return [{int(ids[j]): float(w) for j, w in zip(m.indices[m.indptr[r]:m.indptr[r + 1]],
-                                                   m.data[m.indptr[r]:m.indptr[r + 1]], strict=True) if w > 0}
-            for r in range(m.shape[0])]
+    if not texts:
+        return []
+    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer() if stem else None,
+                          return_ids=False, show_progress=False)
+
+
+@dataclass
+class BM25Weights:
+    """What a worker needs to weight a passage's terms as bm25s does over the whole corpus:
+    each term's Lucene idf, log(1 + (N - df + 0.5) / (df + 0.5)), and the mean passage length;
+    a passage's weight for term t is idf(t) * tf / (tf + k1 * (1 - b + b * len / avg_len))."""
+
+    idf: dict[str, float]
+    avg_len: float
+    stem: bool = True
+    k1: float = 1.5
+    b: float = 0.75
+
+    def rows_from_terms(self, docs: Sequence[Sequence[str]]) -> list[dict[int, float]]:
+        out = []
+        for terms in docs:
+            tf: dict[str, int] = {}
+            for t in terms:
+                tf[t] = tf.get(t, 0) + 1
+            norm = self.k1 * ((1 - self.b) + self.b * len(terms) / self.avg_len) if self.avg_len else self.k1
+            row: dict[int, float] = {}
+            for t, n in tf.items():
+                w = float(np.float32(self.idf[t] * n / (norm + n)))  # bm25s stores float32
+                if w > 0:
+                    row[term_id(t)] = row.get(term_id(t), 0.0) + w
+            out.append(row)
+        return out
+
+    def rows(self, texts: Sequence[str]) -> list[dict[int, float]]:
+        return self.rows_from_terms(tokenize_terms(texts, self.stem))
+
+
+@dataclass
+class CorpusStats:
+    """BM25's corpus statistics, gathered in one streaming pass: documents, their total length
+    and each term's document frequency (memory: the vocabulary, not the corpus)."""
+
+    stem: bool = True
+    docs: int = 0
+    total_len: int = 0
+    df: dict[str, int] = field(default_factory=dict)
+
+    def add_doc(self, terms: Sequence[str]) -> None:
+        self.docs += 1
+        self.total_len += len(terms)
+        for t in set(terms):
+            self.df[t] = self.df.get(t, 0) + 1
+
+    def weights(self) -> BM25Weights:
+        n = self.docs
+        idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in self.df.items()}
+        return BM25Weights(idf, self.total_len / n if n else 0.0, self.stem)
 
 
 def bm25_query(query: str, stem: bool = True) -> dict[int, float]:
@@ -140,13 +197,150 @@ def _create(client: Any, name: str, dim: int, description: str) -> None:
     client.create_collection(name, schema=schema, index_params=ip)
 
 
-def build_milvus_index(passages: Iterable[Passage], spec: str | Path, *, embedder: Embedder | None = None,
-                       overwrite: bool = False, batch: int = BATCH,
-                       progress: Callable[[str, int, int], None] | None = None) -> dict:
-    """Write `passages` (chunked) into a Milvus collection, `batch` at a time: exact duplicates
-    dropped as `build_index` drops them, rows numbered in order. Returns counts and seconds."""
+PassageSource = Callable[[], Iterable[Passage]]  # a fresh pass over the corpus each call
+
+
+@dataclass
+class BuildPlan:
+    """What the first pass over a corpus found: BM25's statistics, how many passages are kept,
+    the stream positions dropped as duplicates (same text after case and whitespace folding, or
+    a repeated id, as `dedupe` drops them), passages per source, and the batch size."""
+
+    stats: CorpusStats
+    kept: int
+    dropped: list[int]
+    sources: dict[str, int]
+    batch: int = BATCH
+
+    @property
+    def batches(self) -> int:
+        return -(-self.kept // self.batch)
+
+
+def _source(passages: Iterable[Passage] | PassageSource) -> PassageSource:
+    if callable(passages):
+        return passages
+    if iter(passages) is passages:  # a generator or iterator can be read once only
+        raise ValueError("a Milvus build reads the corpus twice (BM25 statistics, then vectors): give a list of "
+                         "passages or a function that returns a fresh iterator over them")
+    return lambda: passages
+
+
+def plan_build(passages: Iterable[Passage] | PassageSource, *, batch: int = BATCH, stem: bool = True,
+               progress: Callable[[str, int, int], None] | None = None) -> BuildPlan:
+    """The first, streaming pass: drops duplicates and counts BM25's term statistics, `batch`
+    passages tokenized at a time. Memory: the vocabulary, and one hash and id per passage."""
+    if batch < 1:
+        raise ValueError(f"batch={batch}: give at least 1")
+    stats = CorpusStats(stem=stem)
+    seen: set[str] = set()
+    ids: set[str] = set()
+    dropped: list[int] = []
+    sources: dict[str, int] = {}
+    buf: list[str] = []
+
+    def flush() -> None:
+        for terms in tokenize_terms(buf, stem):
+            stats.add_doc(terms)
+        buf.clear()
+        if progress:
+            progress("bm25 statistics", stats.docs, 0)
+
+    for pos, p in enumerate(_source(passages)()):
+        h = text_hash(p)
+        if h in seen or p.id in ids:
+            dropped.append(pos)
+            continue
+        seen.add(h)
+        ids.add(p.id)
+        sources[p.source] = sources.get(p.source, 0) + 1
+        buf.append(index_text(p))
+        if len(buf) >= batch:
+            flush()
+    flush()
+    if not stats.docs:
+        raise ValueError("no passages to index; check that the corpus holds documents with text")
+    return BuildPlan(stats, stats.docs, dropped, sources, batch)
+
+
+def plan_batches(passages: Iterable[Passage] | PassageSource, plan: BuildPlan) -> Iterator[tuple[int, list[Passage]]]:
+    """The second pass: (first row, passages) for each batch of kept passages, in order."""
+    dropped = set(plan.dropped)
+    row, buf = 0, []
+    for pos, p in enumerate(_source(passages)()):
+        if pos in dropped:
+            continue
+        buf.append(p)
+        if len(buf) == plan.batch:
+            yield row, buf
+            row, buf = row + len(buf), []
+    if buf:
+        yield row, buf
+        row += len(buf)
+    if row != plan.kept:
+        raise ValueError(f"the corpus changed between the two passes ({plan.kept:,} passages, then {row:,}); "
+                         "build again from a corpus nobody is writing to")
+
+
+@dataclass
+class MilvusBatch:
+    """One batch ready to insert: rows from `start`, the passages' fields, vectors, BM25 weights."""
+
+    start: int
+    passages: list[Passage]
+    dense: np.ndarray
+    sparse: list[dict[int, float]]
+
+
+@dataclass
+class MilvusRowsSpec:
+    """The pure step of a build, as a runner's worker builds it: embed a batch and weight its
+    terms. `embedder`: None builds the packaged MiniLM (with `max_tokens`) in the worker."""
+
+    weights: BM25Weights
+    embedder: Any = None
+    max_tokens: int | None = None
+
+    def build(self) -> Callable[[tuple[int, list[Passage]]], MilvusBatch]:
+        emb = self.embedder if self.embedder is not None else Embedder(max_tokens=self.max_tokens)
+
+        def run(payload: tuple[int, list[Passage]]) -> MilvusBatch:
+            start, part = payload
+            texts = [index_text(p) for p in part]
+            return MilvusBatch(start, part, np.asarray(emb.encode(texts), dtype=np.float32), self.weights.rows(texts))
+
+        return run
+
+
+def check_target(spec: str | Path, overwrite: bool) -> None:
+    """Fail before a build reads its corpus when `spec` is malformed, or names a collection that
+    exists and `overwrite` is off."""
+    ms = parse_milvus_spec(spec)
+    if not overwrite and (not ms.lite or Path(ms.uri).exists()):
+        client = _client(ms)
+        try:
+            if client.has_collection(ms.collection):
+                raise FileExistsError(f"{spec}: collection {ms.collection!r} exists; pass --overwrite to replace it")
+        finally:
+            client.close()
+
+
+def build_milvus_index(passages: Iterable[Passage] | PassageSource, spec: str | Path, *,
+                       embedder: Embedder | None = None, overwrite: bool = False, batch: int = BATCH,
+                       progress: Callable[[str, int, int], None] | None = None, plan: BuildPlan | None = None,
+                       results: Callable[[int], MilvusBatch | None] | None = None) -> dict:
+    """Write `passages` (chunked: a list, or a function returning a fresh iterator) into a Milvus
+    collection, streaming: a first pass counts BM25's statistics (`plan_build`, unless `plan` is
+    given), a second embeds and inserts `batch` passages at a time, so the corpus is never held
+    in memory. Exact duplicates are dropped as `build_index` drops them; rows are numbered in
+    order. `results(batch number)`: that batch computed elsewhere (a runner's workers), None to
+    compute it here. Returns counts and seconds."""
     t0 = time.perf_counter()
     ms = parse_milvus_spec(spec)
+    source = _source(passages)
+    if plan is None:
+        check_target(spec, overwrite)
+        plan = plan_build(source, batch=batch, progress=progress)
     client = _client(ms)
     if client.has_collection(ms.collection):
         if not overwrite:
@@ -155,28 +349,41 @@ def build_milvus_index(passages: Iterable[Passage], spec: str | Path, *, embedde
     embedder = embedder or Embedder()
     _create(client, ms.collection, embedder.dim,
             json.dumps({"dense": embedder.name, "rrf_k": DEFAULT_RRF_K, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}))
-    plist, dropped = dedupe(passages)
-    if not plist:
-        raise ValueError("no passages to index; check that the corpus holds documents with text")
-    sparse = bm25_rows([index_text(p) for p in plist])
-    sources: dict[str, int] = {}
-    for start in range(0, len(plist), batch):
-        part = plist[start:start + batch]
-        vecs = embedder.encode([index_text(p) for p in part])
-        data = [{"row": start + i, "pid": p.id, "doc_id": p.doc_id, "title": _clip(p.title), "text": _clip(p.text),
-                 "source": p.source or "", "url": p.url or "", "license": p.license or "",
-                 "dense": v.tolist(), "sparse": sparse[start + i] or {0: 0.0}}
-                for i, (p, v) in enumerate(zip(part, vecs, strict=True))]
-        client.insert(ms.collection, data)
-        for p in part:
-            sources[p.source] = sources.get(p.source, 0) + 1
-        if progress:
-            progress("milvus", start + len(part), len(plist))
-    row = len(plist)
-    client.flush(ms.collection)
-    client.close()
-    return {"store": str(spec), "counts": {"passages": row, "dense": row, "duplicates_dropped": dropped,
-                                           "sources": sources},
+    local: Callable[[tuple[int, list[Passage]]], MilvusBatch] | None = None
+    reader: Iterator[tuple[int, list[Passage]]] | None = None
+    at = 0  # the batch number `reader` yields next
+
+    def read(n: int) -> tuple[int, list[Passage]]:
+        nonlocal reader, at
+        if reader is None or at > n:
+            reader, at = plan_batches(source, plan), 0
+        while True:
+            payload = next(reader)
+            at += 1
+            if at - 1 == n:
+                return payload
+
+    try:  # an interrupted build leaves what it inserted flushed, and the connection closed
+        for n in range(plan.batches):
+            got = results(n) if results is not None else None
+            if got is None:  # compute it here (the local runner; or a batch no worker computed)
+                if local is None:
+                    local = MilvusRowsSpec(plan.stats.weights(), embedder).build()
+                got = local(read(n))
+            if got.start != n * plan.batch:
+                raise RuntimeError(f"batch {n} came back starting at row {got.start}, not {n * plan.batch}")
+            data = [{"row": got.start + i, "pid": p.id, "doc_id": p.doc_id, "title": _clip(p.title),
+                     "text": _clip(p.text), "source": p.source or "", "url": p.url or "", "license": p.license or "",
+                     "dense": v.tolist(), "sparse": sp or {0: 0.0}}
+                    for i, (p, v, sp) in enumerate(zip(got.passages, got.dense, got.sparse, strict=True))]
+            client.insert(ms.collection, data)
+            if progress:
+                progress("milvus", got.start + len(data), plan.kept)
+    finally:
+        client.flush(ms.collection)
+        client.close()
+    return {"store": str(spec), "counts": {"passages": plan.kept, "dense": plan.kept,
+                                           "duplicates_dropped": len(plan.dropped), "sources": plan.sources},
             "build_seconds": round(time.perf_counter() - t0, 1)}
 
 
