@@ -1,7 +1,7 @@
 """Answer modes compared, paired on the same items: direct / rag over the ontology index /
 rag over the clinical index / evidence-first (the `evidence` strategy over the clinical index).
 
-Sets (all dev data from ../shared/data, sliced in file order; --n items each):
+Sets (all dev data from ../shared/data, sliced in file order: --n items each from --offset):
 - medqa: MedQA-US dev (4 options), medmcqa: MedMCQA dev_a, pubmedqa: PubMedQA PQA-L dev without
   its abstract (context=0). Multiple choice, scored by log-likelihood of the options (lm-eval
   `acc`); accuracy with a bootstrap 95% CI; each mode against direct: exact McNemar p and the
