@@ -4,9 +4,14 @@
 
 1. the lexical query is the question plus the names and synonyms of the concepts it mentions
    (present, not negated: HPO findings, ICD-10-CM conditions, drugs with their brand and generic
-   names), linked by the knowledge graph when one is given; the dense query is the question
-   itself (MiniLM reads meaning, and extra names would pull its vector off the question);
-2. BM25 and dense candidates are fused by reciprocal rank fusion (RRF, k=60);
+   names; at most three terms a concept, spelling variants such as Latin endings left out),
+   linked by the knowledge graph when one is given; the dense query is the question plus only
+   the concepts' preferred names (a brand name such as Lexapro is outside MiniLM's vocabulary,
+   escitalopram is not; every synonym would pull the vector off the question);
+2. BM25 and dense candidates are fused by reciprocal rank fusion (RRF, k=60); MedQuAD answers
+   whose own question is close to the patient's (`medllm.knowledge.faq.QuestionMatcher`, cosine
+   >= 0.6, the closest 3) join the candidates, scored by the better of their passage's cosine and
+   their question's (patients ask in other words than the answer is written in);
 3. the fused candidates are reranked by the cosine of the question with each passage's own
    vector (read back from FAISS, no re-embedding) plus a small share of the passage's BM25 score
    relative to the best candidate's, so an exact term match still counts;
