@@ -40,7 +40,8 @@ class QuestionMatcher:
                 docs.append(d.id)
                 questions.append(" ".join(str(q).split()))
         self.docs, self.questions, self.store = docs, questions, store
-        self.vectors = self._vectors(corpus, embedder, cache_dir)
+        self.vectors = (self._vectors(corpus, embedder, cache_dir) if docs
+                        else np.zeros((0, int(getattr(embedder, "dim", 384))), dtype=np.float32))
 
     def _vectors(self, corpus: Path, embedder: Any, cache_dir: str | Path | None) -> np.ndarray:
         if cache_dir is None:
