@@ -62,3 +62,16 @@ def test_only_documents_the_index_holds_are_matched(tmp_path: Path) -> None:
     assert m.docs == ["medquad:3"]
     none = QuestionMatcher(Store(set()), BagEmbedder(), _corpus(tmp_path), cache_dir=tmp_path)
     assert none.docs == [] and none.match(np.ones(len(VOCAB)), 3) == []
+
+
+def test_store_lists_documents_and_their_rows(tmp_path: Path) -> None:
+    from medllm.knowledge.store import PassageStore
+    from medllm.types import Passage
+
+    s = PassageStore(tmp_path / "p.sqlite")
+    s.add([Passage(id=f"{d}#{i}", doc_id=d, title="t", text=f"{d} part {i}", source=src)
+           for d, src in (("medquad:1", "medquad"), ("book:1", "openstax-x")) for i in range(2)])
+    assert s.doc_ids("medquad") == {"medquad:1"} and s.doc_ids() == {"medquad:1", "book:1"}
+    rows = s.rows_of(["medquad:1", "nope"])
+    assert len(rows["medquad:1"]) == 2 and rows["nope"] == []
+    assert [p.doc_id for p in s.get(rows["medquad:1"])] == ["medquad:1", "medquad:1"]
