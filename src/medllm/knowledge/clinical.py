@@ -8,10 +8,14 @@
    linked by the knowledge graph when one is given; the dense query is the question plus only
    the concepts' preferred names (a brand name such as Lexapro is outside MiniLM's vocabulary,
    escitalopram is not; every synonym would pull the vector off the question);
-2. BM25 and dense candidates are fused by reciprocal rank fusion (RRF, k=60); MedQuAD answers
-   whose own question is close to the patient's (`medllm.knowledge.faq.QuestionMatcher`, cosine
-   >= 0.6, the closest 3) join the candidates, scored by the better of their passage's cosine and
-   their question's (patients ask in other words than the answer is written in);
+2. BM25 and dense candidates are fused by reciprocal rank fusion (RRF, k=60); with `faq=True`,
+   MedQuAD answers whose own question is close to the patient's
+   (`medllm.knowledge.faq.QuestionMatcher`, cosine >= 0.6, the closest 3) join the candidates,
+   scored by the better of their passage's cosine and their question's. Off by default: on K-QA
+   dev items 0-49 it lowered the share of must-have statements the shown evidence supports
+   (MiniLM judge 0.341 -> 0.324, contradicted 20 -> 21; `benchmarks/evidence_recall.py`): the
+   matched answers are about the right condition but general ("What is Genital Herpes?"), and
+   they push out the more specific textbook passages;
 3. the fused candidates are reranked by the cosine of the question with each passage's own
    vector (read back from FAISS, no re-embedding) plus a small share of the passage's BM25 score
    relative to the best candidate's, so an exact term match still counts;
@@ -108,7 +112,7 @@ class ClinicalRetriever:
 
     def __init__(self, index: HybridRetriever, graph: Any = None, *, floor: float | None = DEFAULT_FLOOR,
                  n_candidates: int = 30, per_doc: int = 2, expand: bool = True, bm25_share: float = BM25_SHARE,
-                 dense_names: bool = True, faq: bool = True) -> None:
+                 dense_names: bool = True, faq: bool = False) -> None:
         if index.dense is None:
             raise ValueError("the clinical retriever needs an index with dense vectors; rebuild it with "
                              "`medllm kb build-default` (vectors are on by default)")
