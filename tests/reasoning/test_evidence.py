@@ -82,3 +82,8 @@ def test_a_sentence_citing_the_wrong_passage_is_kept_with_its_mark_moved() -> No
     assert a.text == "Clots in deep veins can travel to the lungs [2]."
     assert streamed == a.text
     assert a.metadata["cited"] == [2] and a.confidence == 1.0
+
+
+def test_marks_written_before_a_sentence_follow_its_claim() -> None:
+    a, _, _ = _ask("[1] Heparin is given by intravenous or subcutaneous injection.")
+    assert a.text == "Heparin is given by intravenous or subcutaneous injection [1]."

@@ -33,10 +33,13 @@ from medllm.reasoning.base import Mode, SolveContext
 from medllm.reasoning.util import Stage, check_citations
 from medllm.types import Answer, Cost, Evidence, Flag, Question
 
-SYSTEM = ("You are a careful medical assistant. Answer the patient's question using only the numbered sources. "
-          "Write 2 to 5 short sentences that say what the sources state about the question, even when they "
-          "answer it only in part. Put the source number in square brackets after every sentence, e.g. [1]. "
-          "Only if no source is about the question, say: The sources do not answer this.")
+SYSTEM = ("You are a careful medical assistant. Answer the patient's question from the numbered sources only. "
+          "Write 2 to 5 short sentences, each stating something the sources say that helps answer the question, "
+          "even when they answer only part of it. Put the source number in square brackets after every "
+          "sentence, e.g. [1].")
+# No "say the sources do not answer" escape: the support check decides what is shown, and the
+# extractive fallback covers sources that are off the question. The reply is still watched for
+# this phrase, which a model may write on its own.
 NO_ANSWER = "The sources do not answer this"
 _SENT_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+(?:,\s*\d+)*\])?\s+(?=\S)")
 
@@ -185,6 +188,11 @@ class EvidenceSolver(Stage):
             if NO_ANSWER.lower() in sentence.lower():
                 refused = True
                 return
+            lead = re.match(r"((?:\[\d+(?:,\s*\d+)*\]\s*)+)(\S.*)$", sentence, re.S)
+            if lead:  # "[2] Lotions treat scabies." -> "Lotions treat scabies [2]." (marks after the claim)
+                body, marks = lead.group(2).strip(), " ".join(lead.group(1).split())
+                end = body[-1] if body[-1] in ".!?" else "."
+                sentence = f"{body.rstrip('.!?')} {marks}{end}"
             ok, sentence = self.supported(sentence, evidence, embedder)
             if ok:
                 piece = ("" if not kept else " ") + sentence
