@@ -300,6 +300,7 @@ def main() -> None:
                 lo, hi = bootstrap_ci(comp)
                 print(f"  {mode:<13} comprehensiveness {sum(comp) / len(comp):.3f} [{lo:.3f}, {hi:.3f}]  "
                       f"contradicted must-haves {sum(r['contradicted'] for r in rows)}  "
+                      f"extractive fallback {sum(r['text'].startswith((*_FALLBACK_HEADS, 'No passage')) for r in rows)}  "
                       f"s/item {sum(r['seconds'] for r in rows) / len(rows):.1f}")
         elif s == "medsafety":
             from medllm.assistant import answer_open, apply_medication
