@@ -1,7 +1,7 @@
 """Answer modes compared, paired on the same items: direct / rag over the ontology index /
 rag over the clinical index / evidence-first (the `evidence` strategy over the clinical index).
 
-Sets (all dev data from ../shared/data, sliced in file order; --n items each):
+Sets (all dev data from ../shared/data, sliced in file order: --n items each from --offset):
 - medqa: MedQA-US dev (4 options), medmcqa: MedMCQA dev_a, pubmedqa: PubMedQA PQA-L dev without
   its abstract (context=0). Multiple choice, scored by log-likelihood of the options (lm-eval
   `acc`); accuracy with a bootstrap 95% CI; each mode against direct: exact McNemar p and the
@@ -86,9 +86,9 @@ def verdict_of(text: str) -> str:
     return "ok"
 
 
-def medsafety_items(n: int) -> list[dict]:
+def medsafety_items(n: int, offset: int = 0) -> list[dict]:
     rows = [json.loads(x) for x in (DATA / "medsafety" / "medsafety_dev.jsonl").read_text().splitlines() if x.strip()]
-    return rows[:n]
+    return rows[offset: offset + n]
 
 
 def ask_latency(model: str, n: int, index: str | None, graph: bool) -> None:
@@ -184,6 +184,8 @@ def main() -> None:
     ap.add_argument("--sets", default="medqa,medmcqa,pubmedqa,kqa,medsafety")
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--n", type=int, default=60)
+    ap.add_argument("--offset", type=int, default=0,
+                    help="skip this many items of each set first (file order): held-out slices, e.g. K-QA dev 50-99")
     ap.add_argument("--clinical-index", default=None)
     ap.add_argument("--ontology-index", default=None)
     ap.add_argument("--graph", action="store_true", help="expand evidence queries with the knowledge graph")
@@ -245,10 +247,11 @@ def main() -> None:
                             graph=graph if mode == "evidence" else None)
 
     sets = [s for s in args.sets.split(",") if s]
-    print(f"model {args.model}; n={args.n} per set (first items in file order); modes {', '.join(modes)}")
+    print(f"model {args.model}; n={args.n} per set (items {args.offset}..{args.offset + args.n - 1} in file order); "
+          f"modes {', '.join(modes)}")
     for s in sets:
         if s in ("medqa", "medmcqa", "pubmedqa"):
-            qs = load_dataset(SPECS[s].format(d=DATA)).questions[: args.n]
+            qs = load_dataset(SPECS[s].format(d=DATA)).questions[args.offset: args.offset + args.n]
             for mode in modes:
                 for q in qs:
                     if (s, mode, q.id) in done:
@@ -277,7 +280,7 @@ def main() -> None:
             from medllm.trust.grounding import EmbeddingJudge
 
             judge = EmbeddingJudge(Embedder())
-            qs = load_dataset(SPECS[s].format(d=DATA)).questions[: args.n]
+            qs = load_dataset(SPECS[s].format(d=DATA)).questions[args.offset: args.offset + args.n]
             kq_modes = [m for m in modes if m in ("direct", "evidence")]
             for mode in kq_modes:
                 for q in qs:
@@ -297,12 +300,13 @@ def main() -> None:
                 lo, hi = bootstrap_ci(comp)
                 print(f"  {mode:<13} comprehensiveness {sum(comp) / len(comp):.3f} [{lo:.3f}, {hi:.3f}]  "
                       f"contradicted must-haves {sum(r['contradicted'] for r in rows)}  "
+                      f"extractive fallback {sum(r['text'].startswith((*_FALLBACK_HEADS, 'No passage')) for r in rows)}  "
                       f"s/item {sum(r['seconds'] for r in rows) / len(rows):.1f}")
         elif s == "medsafety":
             from medllm.assistant import answer_open, apply_medication
             from medllm.trust.medication import check_medication
 
-            items = medsafety_items(args.n)
+            items = medsafety_items(args.n, args.offset)
             ms_modes = [m for m in modes if m in ("direct", "evidence")]
             for mode in ms_modes:
                 for it in items:

@@ -75,3 +75,15 @@ def test_nothing_supported_falls_back_to_the_sources() -> None:
     assert a.text.startswith("I could not write an answer that the sources support.")
     assert "[1] Heparin is given by subcutaneous or intravenous injection." in a.text
     assert any(f.kind == "extractive_fallback" for f in a.flags)
+
+
+def test_a_sentence_citing_the_wrong_passage_is_kept_with_its_mark_moved() -> None:
+    a, streamed, _ = _ask("Clots in deep veins can travel to the lungs [1].")
+    assert a.text == "Clots in deep veins can travel to the lungs [2]."
+    assert streamed == a.text
+    assert a.metadata["cited"] == [2] and a.confidence == 1.0
+
+
+def test_marks_written_before_a_sentence_follow_its_claim() -> None:
+    a, _, _ = _ask("[1] Heparin is given by intravenous or subcutaneous injection.")
+    assert a.text == "Heparin is given by intravenous or subcutaneous injection [1]."

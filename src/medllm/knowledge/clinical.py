@@ -4,9 +4,18 @@
 
 1. the lexical query is the question plus the names and synonyms of the concepts it mentions
    (present, not negated: HPO findings, ICD-10-CM conditions, drugs with their brand and generic
-   names), linked by the knowledge graph when one is given; the dense query is the question
-   itself (MiniLM reads meaning, and extra names would pull its vector off the question);
-2. BM25 and dense candidates are fused by reciprocal rank fusion (RRF, k=60);
+   names; at most three terms a concept, spelling variants such as Latin endings left out),
+   linked by the knowledge graph when one is given; the dense query is the question plus only
+   the concepts' preferred names (a brand name such as Lexapro is outside MiniLM's vocabulary,
+   escitalopram is not; every synonym would pull the vector off the question);
+2. BM25 and dense candidates are fused by reciprocal rank fusion (RRF, k=60); with `faq=True`,
+   MedQuAD answers whose own question is close to the patient's
+   (`medllm.knowledge.faq.QuestionMatcher`, cosine >= 0.6, the closest 3) join the candidates,
+   scored by the better of their passage's cosine and their question's. Off by default: on K-QA
+   dev items 0-49 it lowered the share of must-have statements the shown evidence supports
+   (MiniLM judge 0.341 -> 0.324, contradicted 20 -> 21; `benchmarks/evidence_recall.py`): the
+   matched answers are about the right condition but general ("What is Genital Herpes?"), and
+   they push out the more specific textbook passages;
 3. the fused candidates are reranked by the cosine of the question with each passage's own
    vector (read back from FAISS, no re-embedding) plus a small share of the passage's BM25 score
    relative to the best candidate's, so an exact term match still counts;
@@ -22,7 +31,7 @@ prompt shows and what the extractive fallback quotes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,16 +41,31 @@ from medllm.knowledge.retrievers import Hit, HybridRetriever, rrf
 
 DEFAULT_FLOOR = 0.35
 BM25_SHARE = 0.1
+FAQ_N = 3  # MedQuAD answers whose question is closest to the patient's ...
+FAQ_FLOOR = 0.6  # ... when at least this close (the entailment judge's cosine; a prior, not tuned)
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(])|\n+")
 
 
 @dataclass(frozen=True)
 class Expansion:
-    """The query as searched: the words added to it and the concepts they came from."""
+    """The query as searched: the words added to it, the concepts they came from, and those
+    concepts' preferred names (what the dense query adds: a brand name alone is often unknown
+    to MiniLM, the generic name is not)."""
 
     query: str
     added: list[str]
     concepts: list[str]
+    names: list[str] = field(default_factory=list)
+
+
+def _variant(name: str, kept: list[str]) -> bool:
+    """Whether `name` is only a spelling variant of a kept term (Latin or Spanish endings such as
+    escitalopramum, buspirona) or a fragment with a one-letter word ("lutein g"): BM25 gains
+    nothing from either, and the odd word can pull in unrelated passages."""
+    low = name.lower()
+    if any(len(w) == 1 for w in low.split()):
+        return True
+    return any(len(k) >= 5 and low[:max(5, len(k) - 2)] == k.lower()[:max(5, len(k) - 2)] for k in kept)
 
 
 def expand_query(question: str, graph: Any = None, max_terms: int = 12) -> Expansion:
@@ -54,6 +78,7 @@ def expand_query(question: str, graph: Any = None, max_terms: int = 12) -> Expan
         return Expansion(question, [], [])
     have = question.lower()
     added: list[str] = []
+    names: list[str] = []
     ids: list[str] = []
     for s in spans:
         if not s.concept_id or s.polarity != "present" or s.concept_id in ids:
@@ -62,12 +87,20 @@ def expand_query(question: str, graph: Any = None, max_terms: int = 12) -> Expan
         c = graph.concepts.get(s.concept_id)
         if c is None:
             continue
-        for name in [c.name, *sorted(c.synonyms, key=len)[:3]]:
+        seen = [w for w in re.findall(r"[a-z0-9]+", have) if len(w) >= 5]
+        mine = 0  # terms this concept adds: its name and up to two synonyms, shortest first
+        for i, name in enumerate([c.name, *sorted(c.synonyms, key=len)]):
             name = re.sub(r"\s*\[.*?\]|\s*\(.*?\)", "", name).strip()
-            if name and name.lower() not in have and len(name) <= 40 and name not in added:
-                added.append(name)
+            if not name or name.lower() in have or len(name) > 40 or name in added or _variant(name, [*added, *seen]):
+                continue
+            if i == 0:
+                names.append(name)
+            added.append(name)
+            mine += 1
+            if mine == 3:
+                break
     added = added[:max_terms]
-    return Expansion(" ".join([question, *added]), added, ids)
+    return Expansion(" ".join([question, *added]), added, ids, names)
 
 
 class ClinicalRetriever:
@@ -78,12 +111,16 @@ class ClinicalRetriever:
     method = "clinical"
 
     def __init__(self, index: HybridRetriever, graph: Any = None, *, floor: float | None = DEFAULT_FLOOR,
-                 n_candidates: int = 30, per_doc: int = 2, expand: bool = True, bm25_share: float = BM25_SHARE) -> None:
+                 n_candidates: int = 30, per_doc: int = 2, expand: bool = True, bm25_share: float = BM25_SHARE,
+                 dense_names: bool = True, faq: bool = False) -> None:
         if index.dense is None:
             raise ValueError("the clinical retriever needs an index with dense vectors; rebuild it with "
                              "`medllm kb build-default` (vectors are on by default)")
         self.index, self.graph, self.floor = index, graph, floor
         self.n_candidates, self.per_doc, self.expand, self.bm25_share = n_candidates, per_doc, expand, bm25_share
+        self.dense_names = dense_names
+        self.faq = faq
+        self._matcher: Any = None
         self.store = index.store
         self.manifest = index.manifest
         self.last: Expansion | None = None
@@ -95,6 +132,16 @@ class ClinicalRetriever:
     @property
     def embedder(self) -> Any:
         return self.index.dense.embedder  # type: ignore[union-attr]
+
+    def matcher(self) -> Any:
+        """The MedQuAD question matcher, built on first use; None when the index holds no MedQuAD
+        answers or `faq` is off."""
+        if self._matcher is None and self.faq:
+            from medllm.knowledge.faq import QuestionMatcher
+
+            m = QuestionMatcher(self.store, self.embedder)
+            self._matcher = m if m.docs else False
+        return self._matcher or None
 
     def _vector(self, row: int) -> np.ndarray | None:
         rows = self._rows
@@ -119,9 +166,18 @@ class ClinicalRetriever:
         self.last = exp
         n = max(self.n_candidates * 2, 50)
         lex = self.index.bm25.search_rows(exp.query, n)
-        qv = self.embedder.encode([query])
+        qv = self.embedder.encode([self.dense_query(query, exp)])
         den = self.index.dense.search_vectors(qv, n)[0]  # type: ignore[union-attr]
         fused = rrf([[r for r, _ in lex], [r for r, _ in den]], self.n_candidates, self.index.rrf_k)
+        by_question: dict[int, float] = {}  # row -> cosine of its MedQuAD question with the query
+        if (m := self.matcher()) is not None:
+            matches = m.match(qv[0], FAQ_N, FAQ_FLOOR)
+            rows_of = self.store.rows_of([d for d, _ in matches])
+            for doc, cq in matches:
+                for row in rows_of[doc]:
+                    by_question[row] = max(by_question.get(row, 0.0), cq)
+            have = {r for r, _ in fused}
+            fused = [*fused, *[(r, 0.0) for r in by_question if r not in have]]
         bm = dict(lex)
         top_bm = max(bm.values(), default=0.0) or 1.0
         cos = dict(den)
@@ -140,7 +196,7 @@ class ClinicalRetriever:
                 cos[row] = float(self._fly[row] @ qv[0])
         scored = []
         for row, _ in fused:
-            c = cos[row]
+            c = max(cos[row], by_question.get(row, -1.0))
             scored.append((row, c, c + self.bm25_share * bm.get(row, 0.0) / top_bm))
         scored.sort(key=lambda t: (-t[2], t[0]))
         keep: list[tuple[int, float, float]] = []
@@ -157,6 +213,15 @@ class ClinicalRetriever:
             if len(keep) == k:
                 break
         return [(Hit(passages[r], s, i + 1, self.method), c) for i, (r, c, s) in enumerate(keep)]
+
+    def dense_query(self, query: str, exp: Expansion | None = None) -> str:
+        """What MiniLM reads: the question, plus the preferred names of the concepts it links
+        when `dense_names` (a brand or misspelt name alone is often out of MiniLM's vocabulary;
+        only the preferred names, not every synonym, so the vector stays on the question)."""
+        exp = self.last if exp is None else exp
+        if not self.dense_names or exp is None or not exp.names or not exp.query.startswith(query):
+            return query
+        return f"{query} ({', '.join(exp.names)})"
 
     def search(self, query: str, k: int = 3) -> list[Hit]:
         if k < 1:

@@ -58,6 +58,23 @@ class PassageStore:
                  for r in self._db.execute(f"SELECT row, {_COLS} FROM passages WHERE row IN ({marks})", [int(x) for x in rows])}
         return [found[int(r)] for r in rows]
 
+    def doc_ids(self, source: str | None = None) -> set[str]:
+        """The distinct document ids held (of one `source` when given)."""
+        if source is None:
+            return {r[0] for r in self._db.execute("SELECT DISTINCT doc_id FROM passages")}
+        return {r[0] for r in self._db.execute("SELECT DISTINCT doc_id FROM passages WHERE source = ?", (source,))}
+
+    def rows_of(self, doc_ids: Sequence[str]) -> dict[str, list[int]]:
+        """Each document's passage rows, in row order."""
+        out: dict[str, list[int]] = {d: [] for d in doc_ids}
+        if not doc_ids:
+            return out
+        marks = ",".join("?" * len(doc_ids))
+        for row, doc in self._db.execute(f"SELECT row, doc_id FROM passages WHERE doc_id IN ({marks}) ORDER BY row",
+                                         list(doc_ids)):
+            out[doc].append(int(row))
+        return out
+
     def by_id(self, pid: str) -> Passage | None:
         r = self._db.execute("SELECT row FROM passages WHERE id = ?", (pid,)).fetchone()
         return self.get([r[0]])[0] if r else None
