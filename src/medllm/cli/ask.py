@@ -23,9 +23,9 @@ def ask_command(
     index: Path = typer.Option(None, "--index", help="knowledge-base folder; default $MEDLLM_HOME/indexes/default"),
     no_kb: bool = typer.Option(False, "--no-kb", help="answer without retrieval from the knowledge base"),
     kg: bool = typer.Option(
-        None, "--kg/--no-kg",
-        help="load the knowledge graph: its facts for rag strategies, query expansion for evidence; default: on, "
-             "except for the evidence strategy (expansion did not raise answer recall, and the graph costs ~0.3 GB)",
+        True, "--kg/--no-kg",
+        help="load the knowledge graph: its facts for rag strategies; for evidence, the linked concepts' names in the "
+             "query (--no-kg saves ~0.3 GB of memory)",
     ),
     k: int = typer.Option(3, "-k", help="passages to retrieve (at most; the evidence strategy's relevance floor may keep fewer)"),
     gate: str = typer.Option(None, "--gate", help="privacy gate: auto (on for remote models), on, off; default: the privacy_gate setting"),
@@ -52,8 +52,6 @@ def ask_command(
     overrides = {"max_tokens": max_tokens, "temperature": temperature, "seed": seed, "privacy_gate": gate}
     if index is not None and not (index / "manifest.json").exists():
         raise UserError(f"no knowledge base at {index}; build one with `medllm kb build` or `medllm kb build-default`")
-    if kg is None:
-        kg = strategy.split("+")[0] != "evidence"
     knowledge = [r for r, on in (("retriever", not no_kb), ("graph", kg)) if on]
     status = err_console.status("loading…") if not as_json else None
     shown: list[str] = []
