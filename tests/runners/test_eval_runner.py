@@ -19,14 +19,6 @@ def _metrics(summary: dict) -> dict:
     return {k: v for k, v in summary["metrics"].items() if k != "chars_per_s"}  # a speed, not a score
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    ray = pytest.importorskip("ray")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 def _records(path: Path) -> list[dict]:
     recs = [json.loads(x) for x in path.read_text().splitlines()]
     for r in recs:

@@ -29,15 +29,6 @@ def embedder():
     return Embedder()
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    """One local Ray cluster for the module: a runner joins a running cluster instead of starting one."""
-    ray = pytest.importorskip("ray")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 class _Counting:
     """The real embedder, counting the texts it embeds."""
 
