@@ -80,6 +80,7 @@ def expand_query(question: str, graph: Any = None, max_terms: int = 12) -> Expan
     added: list[str] = []
     names: list[str] = []
     ids: list[str] = []
+    seen = [w for w in re.findall(r"[a-z0-9]+", have) if len(w) >= 5]
     for s in spans:
         if not s.concept_id or s.polarity != "present" or s.concept_id in ids:
             continue
@@ -87,7 +88,6 @@ def expand_query(question: str, graph: Any = None, max_terms: int = 12) -> Expan
         c = graph.concepts.get(s.concept_id)
         if c is None:
             continue
-        seen = [w for w in re.findall(r"[a-z0-9]+", have) if len(w) >= 5]
         mine = 0  # terms this concept adds: its name and up to two synonyms, shortest first
         for i, name in enumerate([c.name, *sorted(c.synonyms, key=len)]):
             name = re.sub(r"\s*\[.*?\]|\s*\(.*?\)", "", name).strip()
@@ -123,7 +123,6 @@ class ClinicalRetriever:
         self._matcher: Any = None
         self.store = index.store
         self.manifest = index.manifest
-        self.last: Expansion | None = None
         self._fly: dict[int, np.ndarray] = {}
         rows = np.asarray(index.dense.rows)
         self._rows = rows
@@ -159,11 +158,21 @@ class ClinicalRetriever:
     def scored(self, query: str, k: int = 3, floor: float | None = None) -> list[tuple[Hit, float]]:
         """(hit, cosine with the question) best first, after the floor (the instance's unless given;
         pass a negative floor for none)."""
+        return self.scored_expanded(query, k, floor)[0]
+
+    def search_expanded(self, query: str, k: int = 3) -> tuple[list[Hit], Expansion]:
+        """`search`, with the expansion it searched by (returned, not kept on the instance, so
+        concurrent requests never read each other's)."""
+        if k < 1:
+            raise ValueError(f"k={k}: ask for at least one result")
+        scored, exp = self.scored_expanded(query, k)
+        return [h for h, _ in scored], exp
+
+    def scored_expanded(self, query: str, k: int = 3, floor: float | None = None) -> tuple[list[tuple[Hit, float]], Expansion]:
         if not query.strip():
             raise ValueError("empty query; give some words to search for")
         floor = self.floor if floor is None else floor
         exp = expand_query(query, self.graph) if self.expand else Expansion(query, [], [])
-        self.last = exp
         n = max(self.n_candidates * 2, 50)
         lex = self.index.bm25.search_rows(exp.query, n)
         qv = self.embedder.encode([self.dense_query(query, exp)])
@@ -212,21 +221,18 @@ class ClinicalRetriever:
             keep.append((row, c, s))
             if len(keep) == k:
                 break
-        return [(Hit(passages[r], s, i + 1, self.method), c) for i, (r, c, s) in enumerate(keep)]
+        return [(Hit(passages[r], s, i + 1, self.method), c) for i, (r, c, s) in enumerate(keep)], exp
 
-    def dense_query(self, query: str, exp: Expansion | None = None) -> str:
+    def dense_query(self, query: str, exp: Expansion) -> str:
         """What MiniLM reads: the question, plus the preferred names of the concepts it links
         when `dense_names` (a brand or misspelt name alone is often out of MiniLM's vocabulary;
         only the preferred names, not every synonym, so the vector stays on the question)."""
-        exp = self.last if exp is None else exp
-        if not self.dense_names or exp is None or not exp.names or not exp.query.startswith(query):
+        if not self.dense_names or not exp.names or not exp.query.startswith(query):
             return query
         return f"{query} ({', '.join(exp.names)})"
 
     def search(self, query: str, k: int = 3) -> list[Hit]:
-        if k < 1:
-            raise ValueError(f"k={k}: ask for at least one result")
-        return [h for h, _ in self.scored(query, k)]
+        return self.search_expanded(query, k)[0]
 
 
 def split_sentences(text: str) -> list[str]:

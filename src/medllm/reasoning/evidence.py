@@ -13,10 +13,10 @@
    must call it entailed. A sentence that fails against the passage it cites but stands on one
    other shown passage is kept with its mark moved there (a 1.5B model often misnumbers its
    citations). Unsupported sentences are dropped and listed in `metadata["unsupported"]`.
-   The prompt asks for what the sources say even when they answer only in part, and keeps "The
-   sources do not answer this" for sources that are not about the question: with the earlier
-   "if the sources do not answer" wording the 1.5B model declined on 12 of K-QA dev's first 15
-   questions, though several of their sources were on topic, only partial.
+   The prompt asks for what the sources say even when they answer only in part, and offers no
+   "the sources do not answer" escape (the support check and the fallback decide): with that
+   escape the 1.5B model declined on 12 of K-QA dev's first 15 questions, though several of
+   their sources were on topic, only partial.
 4. When no sentence is supported, the answer says so and quotes the best passages'
    answer-bearing sentences instead (an extractive fallback); confidence is the supported share
    of the written sentences (0 for the fallback).
@@ -90,11 +90,14 @@ class EvidenceSolver(Stage):
 
         r = self._retriever(ctx)
         start = question.metadata.get("n_evidence", 0) + 1
-        hits = r.search(question.question, self.k)
-        embedder = r.embedder if isinstance(r, ClinicalRetriever) else None
-        if embedder is not None and hits:
+        if isinstance(r, ClinicalRetriever):
+            hits, exp = r.search_expanded(question.question, self.k)
+            embedder = r.embedder
+        else:
+            hits, exp, embedder = r.search(question.question, self.k), None, None
+        if embedder is not None and exp is not None and hits:
             picked = [[s for s, _ in ss] for ss in
-                      answer_sentences(r.dense_query(question.question), [h.passage.text for h in hits], embedder,
+                      answer_sentences(r.dense_query(question.question, exp), [h.passage.text for h in hits], embedder,
                                        self.sentences)]
         else:
             picked = [[" ".join(h.passage.text.split())] for h in hits]
