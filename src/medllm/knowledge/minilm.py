@@ -27,11 +27,33 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + erf(x * np.float32(1 / np.sqrt(2.0))))  # a float64 constant would upcast x
 
 
+_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+
+
+def _map_weights(path: Path) -> dict[str, np.ndarray]:
+    """The tensors of a safetensors file, mapped read-only instead of read: only the pages a
+    forward pass touches become resident (a query touches a few rows of the 47 MB word-embedding
+    table), and loading makes no second copy. Half-precision weights are cast to float32."""
+    import struct
+
+    with path.open("rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))  # the format: header length, JSON header, raw data
+        header = json.loads(f.read(n))
+    header.pop("__metadata__", None)
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n)
+    out: dict[str, np.ndarray] = {}
+    for name, t in header.items():
+        if t["dtype"] not in _DTYPES:
+            raise ValueError(f"{path}: tensor {name} has dtype {t['dtype']}; expected one of {sorted(_DTYPES)}")
+        a = data[t["data_offsets"][0]:t["data_offsets"][1]].view(_DTYPES[t["dtype"]]).reshape(t["shape"])
+        out[name] = a.astype(np.float32) if t["dtype"] == "F16" else a
+    return out
+
+
 class MiniLM:
     """A BERT encoder (the MiniLM-L6 shape) with mean pooling; `encode` gives unit vectors."""
 
     def __init__(self, model_dir: str | Path, max_tokens: int | None = None) -> None:
-        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         d = Path(model_dir)
@@ -43,8 +65,7 @@ class MiniLM:
         self.layers = int(cfg["num_hidden_layers"])
         self.eps = float(cfg.get("layer_norm_eps", 1e-12))
         self.dim = int(cfg["hidden_size"])
-        raw = load_file(str(d / "model.safetensors"))
-        self.w = {k.removeprefix("bert."): v.astype(np.float32, copy=False) for k, v in raw.items()}
+        self.w = {k.removeprefix("bert."): v for k, v in _map_weights(d / "model.safetensors").items()}
         self.tok = Tokenizer.from_file(str(d / "tokenizer.json"))
         self.tok.enable_truncation(max_length=self.max_tokens)
         self.tok.no_padding()

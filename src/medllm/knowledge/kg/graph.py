@@ -29,10 +29,12 @@ from __future__ import annotations
 import bz2
 import pickle
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+CACHE_FORMAT = "v2"  # slotted concepts, shared edge tuples
 CONCEPT_TYPES = ("phenotype", "disease", "gene", "icd10cm", "drug")
 RELATION_TEXT = {
     "is_a": "is a",
@@ -42,7 +44,7 @@ RELATION_TEXT = {
 }
 
 
-@dataclass
+@dataclass(slots=True)  # 155k concepts: no per-object __dict__
 class Concept:
     id: str
     name: str
@@ -77,14 +79,25 @@ class KnowledgeGraph:
         self._linker = None
         self._ddx = None
         self.annotation_source = ""  # where the disease-phenotype annotations came from
+        self._pairs: dict[tuple[str, str], tuple[str, str]] = {}  # while building: one copy of each
 
     # ---- construction
     def add_concept(self, c: Concept) -> None:
+        c.id = sys.intern(c.id)
         self.concepts[c.id] = c
 
+    def _pair(self, relation: str, cid: str) -> tuple[str, str]:
+        """One shared (relation, id) tuple per distinct pair, its strings interned: 658k edges
+        name only 37k distinct ids, and a copy per edge held ~150 MB of the graph's memory."""
+        key = (relation, cid)
+        pair = self._pairs.get(key)
+        if pair is None:
+            pair = self._pairs[key] = (sys.intern(relation), sys.intern(cid))
+        return pair
+
     def add_edge(self, source: str, relation: str, target: str) -> None:
-        self._out.setdefault(source, []).append((relation, target))
-        self._in.setdefault(target, []).append((relation, source))
+        self._out.setdefault(sys.intern(source), []).append(self._pair(relation, target))
+        self._in.setdefault(sys.intern(target), []).append(self._pair(relation, source))
         self.n_edges += 1
 
     @classmethod
@@ -417,6 +430,10 @@ def _disease_name(name: str) -> str:
     return name.split(";")[0].strip()
 
 
+# one meta dict per ICD level, shared by its 98k codes (read, never written)
+_LEVEL_META = {k: {"level": k} for k in ("chapter", "block", "code")}
+
+
 def _add_icd(g: KnowledgeGraph) -> None:
     import simple_icd_10_cm as cm
 
@@ -424,7 +441,7 @@ def _add_icd(g: KnowledgeGraph) -> None:
         cid = f"ICD10CM:{code}"
         syn = list(cm.get_inclusion_term(code))
         kind = "chapter" if cm.is_chapter(code) else "block" if cm.is_block(code) else "code"
-        g.add_concept(Concept(cid, cm.get_description(code), "icd10cm", synonyms=syn, meta={"level": kind}))
+        g.add_concept(Concept(cid, cm.get_description(code), "icd10cm", synonyms=syn, meta=_LEVEL_META[kind]))
         parent = cm.get_parent(code)
         if parent:
             g.add_edge(cid, "code_parent", f"ICD10CM:{parent}")
@@ -474,6 +491,7 @@ def _add_drugs(g: KnowledgeGraph) -> None:
 def _graph_getstate(self: KnowledgeGraph) -> dict:
     state = dict(self.__dict__)
     state["_linker"] = state["_ddx"] = None  # rebuilt on demand; keeps the cache small
+    state["_pairs"] = {}  # pickle keeps the sharing itself (its memo is by object)
     return state
 
 
@@ -494,7 +512,8 @@ def load_default_graph(cache_dir: str | Path | None = None, hpoa: str | Path | N
         settings = load_settings()
         cache_dir, hpoa = settings.kg_dir, hpoa or settings.hpoa
     folder = Path(cache_dir)  # type: ignore[arg-type]
-    key = "-".join(version(p) for p in ("hpo3", "simple-icd-10-cm", "drug-named-entity-recognition"))
+    # CACHE_FORMAT: bumped when the pickled shape changes, so an old cache is rebuilt, not misread
+    key = "-".join([CACHE_FORMAT, *(version(p) for p in ("hpo3", "simple-icd-10-cm", "drug-named-entity-recognition"))])
     if hpoa:  # the bundled graph, its diseases replaced (read_hpoa: ~1 s for the full HPO file)
         hp = Path(hpoa).expanduser()
         if not hp.is_file():
