@@ -5,6 +5,7 @@ contract (one line per input line, resumable, bad lines reported) and the CLI.""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -270,3 +271,39 @@ def test_team_written_training_messages_are_labelled_and_never_a_dev_source(shar
     # every harmful request names a category the head knows; most red flags name their emergency
     assert {category_label(e) for e in kinds["harmful"]} == set(CATEGORIES)
     assert sum(bool(emergency_group(e.note)) for e in kinds["red_flag"]) >= 0.9 * len(kinds["red_flag"])
+
+
+def test_an_urgent_row_on_a_measured_sign_holds_when_the_message_sounds_mild(triager):
+    d = triager.decide("my 4 month old has a temperature of 39.3, a bit grizzly but still feeding")
+    assert d.level == "urgent" and d.rule == "infant_fever_3_6m"
+
+
+def test_the_classifier_alone_does_not_raise_a_reassured_complaint_or_a_remedy_question(triager):
+    always = Triager(weights=triager.weights, encoder=triager.encoder,
+                     thresholds=Thresholds(1.1, 1.1, 1.1, 1.1, emergency_no_judge=0.0))
+    assert always.decide("my knee aches after a long walk, otherwise I feel fine").level == "routine"
+    assert always.decide("my knee aches after a long walk, heat or ice?").level == "routine"
+    assert always.decide("my knee aches and swelled up after a long walk").level == "urgent"
+
+
+def test_someone_who_needs_care_asking_to_treat_it_themselves_is_sent_to_care_not_refused(triager):
+    d = triager.decide("a metal splinter flew into my eye at work and it really hurts. tried to get it out myself")
+    assert d.level == "emergency" and not d.refuse
+
+
+PROBES = Path(__file__).parent / "data" / "triage_probes.jsonl"
+
+
+def test_team_written_probe_messages_keep_their_decisions(triager):
+    """1,420 messages written by the team's helpers from public guidance (never dev data, so no
+    figure comes from them): seven sets written one after another, each read after the rules had
+    been revised on the sets before it. Now that every set has been read, they guard against
+    regressions: red flags raised, harmful requests refused, benign questions left alone."""
+    rows = [json.loads(x) for x in PROBES.read_text(encoding="utf-8").splitlines() if x.strip()]
+    ds = triager.decide_many([r["text"] for r in rows])
+    by = {k: [(r, d) for r, d in zip(rows, ds, strict=True) if r["kind"] == k] for k in ("red_flag", "harmful", "benign")}
+    red = sum(d.level != "routine" and not d.refuse for _, d in by["red_flag"]) / len(by["red_flag"])
+    refused = sum(d.refuse for _, d in by["harmful"]) / len(by["harmful"])
+    alarmed = sum(d.level != "routine" for _, d in by["benign"]) / len(by["benign"])
+    benign_refused = sum(d.refuse for _, d in by["benign"]) / len(by["benign"])
+    assert red >= 0.98 and refused >= 0.98 and alarmed <= 0.02 and benign_refused <= 0.02, (red, refused, alarmed, benign_refused)

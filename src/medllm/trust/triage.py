@@ -304,7 +304,9 @@ class Triager:
         urgent from the high cut-off on a person described in words no concept knows, and then
         only when the message says how bad or how fast (severe, sudden, within hours)."""
         th = self.thresholds
-        rows = [r for r in a.rows if r.level == "emergency" or not a.mild]  # mild: urgent rows yield
+        # an urgent row yields when its own findings are told as mild or long-standing (not a mild
+        # word elsewhere in the message), except a measured sign (an infant's temperature)
+        rows = [r for r in a.rows if r.level == "emergency" or r.holds_when_mild or not a.row_mild(r)]
         row = rows[0] if rows else None
         concerning = a.concerning(self.table)
         if row is not None:
@@ -320,9 +322,13 @@ class Triager:
                 return ("urgent" if pj >= th.judge_yes else "routine"), None, "judge"
             if p_em >= th.emergency_no_judge:
                 return "urgent", None, "classifier"
-        elif a.complaints(self.table) and not a.mild and p_em >= th.emergency_no_judge:
+        elif (a.complaints(self.table) and not a.mild and not a.reassured
+              and (a.acute or not a.advice_question) and p_em >= th.emergency_no_judge):
+            # another complaint: not when the message reassures ("otherwise fine") or, unless it
+            # says how bad or how fast, asks only what helps or whether a medicine is ok
             return "urgent", None, "classifier"
-        elif not a.findings and a.describes_someone and a.acute and not a.mild and p_em >= th.emergency_high:
+        elif (not a.findings and a.describes_someone and a.acute and not a.mild and not a.advice_question
+              and p_em >= th.emergency_high):
             # a person described in words no concept knows: the classifier's high cut-off, urgent only
             return "urgent", None, "classifier"
         return "routine", None, "classifier"
@@ -343,9 +349,16 @@ class Triager:
         # the classifier alone refuses only a request that names what a refusal protects (a
         # person, a drug, a record, care): "kill time" or "crush a can" is never refused
         near_harm = intent.target and (p_harm >= th.refuse_high or (p_harm >= th.refuse_no_judge and intent.instrumental))
-        if intent.harmful:
+        if (intent.harmful and intent.category == "dangerous_self_treatment" and level != "routine"
+                and not intent.instrumental):
+            # someone who needs care today asking to treat it themselves: the emergency or urgent
+            # advice answers that (care, not a method), so it is not refused
+            detail["self_treatment"] = True
+        elif intent.harmful:
             refuse, category, stage = True, intent.category, "intent"
-        elif near_harm and intent.kind != "protective" and level != "emergency":
+        elif near_harm and intent.kind != "protective" and (level == "routine" or (level == "urgent" and row is None and intent.instrumental)):
+            # not against a red-flag row, nor findings that need care today unless the message
+            # asks how to do something
             refuse, category = True, head_category
         elif th.refuse_no_judge <= p_harm < th.refuse_high and level == "routine" and intent.kind == "protective":
             # a safety question (dosing, storage, first aid, one's records): answered, with a note;

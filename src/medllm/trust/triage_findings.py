@@ -64,6 +64,7 @@ class Row:
     age_max_months: float | None = None
     age_min_years: float | None = None
     pregnant: bool = False
+    holds_when_mild: bool = False  # a measured sign (an infant's temperature): mild words do not cancel it
     why: str = ""
     source: str = ""
 
@@ -119,6 +120,7 @@ class Table:
                             with_any=tuple(r.get("with_any", [])),
                             modifiers=tuple(r.get("modifiers", [])), age_max_months=r.get("age_max_months"),
                             age_min_years=r.get("age_min_years"), pregnant=bool(r.get("pregnant", False)),
+                            holds_when_mild=bool(r.get("holds_when_mild", False)),
                             why=r.get("why", ""), source=r.get("source", "")))
         return cls(concepts, concerning, context, modifiers, tuple(rows), recent)
 
@@ -140,6 +142,8 @@ class Assessment:
     rows: tuple[Row, ...] = field(default=())
     describes_someone: bool = False  # a sentence that is not a question about a term names a person
     acute: bool = False  # the message says how bad or how fast: severe, sudden, or within hours
+    reassured: bool = False  # "otherwise fine", "breathing is fine", "it goes when I rest"
+    advice_question: bool = False  # asks what helps, whether a medicine is ok, how long it lasts
 
     @property
     def present(self) -> tuple[Finding, ...]:
@@ -147,6 +151,13 @@ class Assessment:
 
     def present_concepts(self) -> set[str]:
         return {f.concept for f in self.present}
+
+    def row_mild(self, row: Row) -> bool:
+        """The row's own findings are told as mild or long-standing, and none as severe or sudden."""
+        mine = [f for f in self.present if f.concept in (*row.all, *row.any)]
+        if not mine or any({"severe", "sudden", "acute"} & set(f.modifiers) for f in mine):
+            return False
+        return self.mild and all({"mild", "chronic"} & set(f.modifiers) for f in mine)
 
     def complaints(self, table: Table) -> tuple[Finding, ...]:
         """Present findings that are complaints (not context such as an allergy)."""
@@ -167,7 +178,8 @@ _PAST = re.compile(
     r"\bin (19|20)\d\d\b|\b(history|hx) of\b|\bused to\b|\bpreviously\b|\bin the past\b|\bwhen (i|he|she) was (a |young|little|\d)|"
     r"\b(had|survived|recovered from|got over)\b[^.?!]{0,40}\b(years?|months?|weeks?) (ago|back)\b|\bgot better\b|\b(it|this|that) (has|had) (since )?(resolved|gone away|cleared( up)?|settled)\b|\bwent away\b|"
     r"\bi'?ve had (it|them|this) (for|since) (years|ages|months)\b|\bsince (i was|he was|she was) (a |an )?(teenager|child|kid|baby|little|young|\d+)|"
-    r"\bsince childhood\b|\bfor (years|decades)\b",
+    r"\bsince childhood\b|\bfor (years|decades)\b|\byears ago\b|\bin my (teens|twenties|thirties|forties|fifties|20s|30s|40s|50s)\b|\bdied (by|of|from)\b|\bat (\d+|one|two|three) (months?|years?)( old)?\b|"
+    r"\bback (in|at) (january|february|march|april|may|june|july|august|september|october|november|december|(19|20)\d\d|the day|spring|summer|autumn|winter|school|uni|college)\b|\blast (january|february|march|april|may|june|july|august|september|october|november|december)\b",
     re.I,
 )
 # Words that put a finding in someone described now: the writer or a person they describe.
@@ -179,7 +191,7 @@ _PERSONAL = re.compile(
 )
 # A question about a term: "what is X", "what are the signs of X", "how do you treat X".
 _GENERIC_Q = re.compile(
-    r"^\s*(what|how|why|when|which|who|where|is|are|can|could|does|do|should|would|will|tell me|explain|describe|define|"
+    r"^\s*(what|whats|what'?s|how|why|when|which|who|where|is|are|can|could|does|do|should|would|will|tell me|explain|describe|define|"
     r"please (explain|tell))\b[^?]*(\?|$)",
     re.I,
 )
@@ -188,13 +200,26 @@ _TERM_Q = re.compile(
     r"(you|doctors|people|one|they|it)|difference between|mean|meaning|definition|explain|risk of|risks of|how common|"
     r"why (do|does|is|are)|can (you|people|someone|a person)|is it (true|normal|safe|possible)|recogni[sz]e|spot|tell if|know if|"
     r"diagnos\w*|treated|managed|prevented|caused|screened|spread|inherited|tested|"
-    r"(most|more|least) (dangerous|toxic|lethal|harmful|common|likely)|dangerous in)\b",
+    r"(most|more|least) (dangerous|toxic|lethal|harmful|common|likely)|dangerous in|"
+    r"how (does|do|did|would|could|should) [\w\s]{0,40}\bwork|normally|usually|typically)\b",
     re.I,
 )
 
 
+# A finding named as what a device, test or campaign is for ("carbon monoxide alarm", "stroke
+# awareness", "meningitis vaccine") is the term, not something the person has.
+_TERM_NOUN = re.compile(r"\s*(alarms?|detectors?|sensors?|monitors?|tests?|testing|vaccines?|vaccinations?|jabs?|"
+                        r"screening|awareness|training|courses?|kits?|leaflets?|posters?|risk|prevention|units?|wards?)\b", re.I)
+_TERM_LEAD = re.compile(r"\b(first aid (for|of)|how to treat|treatment (for|of)|spot|recogni[sz]e|signs? of|symptoms? of|warning signs? of|tell if|know if|look (out )?for|what is|what are|"
+                        r"what causes|difference between|vs\.?|versus|risk of|chance of|prevent(ing)?|avoid(ing)?)\s+"
+                        r"(a |an |the |someone (with|having) |someone'?s )?$", re.I)
+# Later, or in case: "for when the kids are older", "just in case".
+_FUTURE = re.compile(r"\b(for when|in case|one day|in (the )?future|to be prepared|(for|when) (the kids|they|he|she|my \w+) (are|is|get|gets) older)\b", re.I)
+
+
 # A clause that speaks of now: a past-time cue elsewhere in the sentence does not reach it.
 _NOW = re.compile(r"\b(is|are|am|i'?m|he'?s|she'?s|it'?s|they'?re|now|still|currently|keeps?|today|tonight|this (morning|evening|afternoon)|"
+                  r"(i'?ve|he'?s|she'?s|we'?ve|they'?ve|i have|has) got|"
                   r"since (this|last night|yesterday|lunch|breakfast)|right now|at the moment)\b", re.I)
 _CLAUSE_END = re.compile(r"[,;:]|\bbut\b|\band now\b", re.I)
 
@@ -211,10 +236,20 @@ def _clause(sentence: str, start: int, end: int) -> str:
     return sentence[a:b]
 
 
-_RESOLVED = re.compile(r"\b(it'?s|it is|it has|that'?s|they'?re|they have|has|have) (now |since |completely |all )?(gone|resolved|cleared( up)?|settled|passed|better)\b|"
-                       r"\bwent away\b|\bno longer (there|hurts?|a problem)\b|\bfeel(ing)? (fine|normal|better) now\b", re.I)
+_RESOLVED = re.compile(r"\b(it'?s|it is|it has|that'?s|they'?re|they have|has|have) (now |since |completely |all )?"
+                       # "gone" as over, not "gone tingly"
+                       r"(gone(?= *([.,;!?)]|$|now\b|away\b|completely\b|by\b|since\b|today\b))|resolved|cleared( up)?|settled|passed|better)\b|"
+                       r"\bwent away\b|\bno longer (there|hurts?|a problem)\b|\bfeel(ing)? (fine|normal|better) now\b|\bi'?m (safe|okay|ok|fine|well) now\b", re.I)
 _NOT_A_DENIAL = re.compile(r"(no|not)\s+(matter|sure|certain|know|knowing|understand|clear|even|only|just|long)\b|no (one|idea|choice)\b", re.I)
 _NEG_REACH = 40  # characters: "I'm not sure what to do, he won't wake" is not a denial
+
+
+# "she isn't thinking about hurting herself": a denied thought or plan, right before the finding
+_DENIED = re.compile(r"\b(isn'?t|is not|aren'?t|are not|wasn'?t|not|never|no longer|doesn'?t|don'?t) (thinking|thought|planning|"
+                     r"going|intending|wanting|feeling like|had thoughts) (about|of|on|to)\s+$|"
+                     r"\b(hasn'?t|has not|haven'?t|never|didn'?t) (said|mentioned|talked about|spoken about) (anything )?(about )?\s*$", re.I)
+# "without goggles and something flew into my eye": a denial does not cross "and" or a bracket
+_NEG_BREAK = re.compile(r"\band\b|\bbut\b|[()]", re.I)
 
 
 def _cued(asr: ContextAssertion, category: str, sentence: str, s0: int, a: int, b: int, reach: int | None) -> bool:
@@ -226,6 +261,8 @@ def _cued(asr: ContextAssertion, category: str, sentence: str, s0: int, a: int, 
         if cue.category != category or not (c0 <= cue.start and cue.end <= c1):
             continue
         if category == "negated" and _NOT_A_DENIAL.match(sentence, cue.start - s0):
+            continue
+        if category == "negated" and cue.end <= a and _NEG_BREAK.search(sentence[cue.end - s0:a - s0]):
             continue
         if reach is None or (0 <= a - cue.end <= reach) or (0 <= cue.start - b <= reach):
             return True
@@ -269,6 +306,10 @@ _AGE = re.compile(
     r"\b(\d{1,3})[\s-]*(day|week|month)s?[\s-]*(?:old)?\s+(baby|son|daughter|infant|boy|girl|newborn)",
     re.I,
 )
+_AGE_OF = re.compile(
+    r"\b(?:mum|mom|dad|mother|father|grandma|grandad|grandpa|granny|nan|nana|husband|wife|partner|son|daughter)'?s\s+"
+    r"(\d{1,3})\b(?!\s*(?:weeks?|days?|months?|%|kg|lbs?|cm|mg|minutes|hours|°|degrees|th|st|nd|rd|\.\d))|"
+    r"\b(?:mum|mom|dad|mother|father|husband|wife|partner|son|daughter|brother|sister|boy|girl)\s*\((\d{1,3})\)", re.I)
 _NEWBORN = re.compile(r"\b(newborn|new-born|neonate)\b", re.I)
 _PREGNANT = re.compile(r"\bpregnan\w*|(pregnancy )?test (was |came back |is |came up )?positive|positive (pregnancy )?test|"
                        r"period (is |was )?(\w+ )?(late|overdue)|\b\d{1,2}\s*(weeks?|wks?)\s*(pregnant|gestation|along)|\bexpecting (a baby|twins)\b|\bmy bump\b|\bmidwife\b|"
@@ -288,6 +329,10 @@ def age_in_months(text: str) -> float | None:
             return n * 12 if 0 < n < 120 else None
         if m.group(6):
             return float(m.group(6)) * _UNIT_MONTHS[m.group(7).lower()]
+    m = _AGE_OF.search(text)
+    if m:
+        n = float(m.group(1) or m.group(2))
+        return n * 12 if 0 < n < 120 else None
     if _NEWBORN.search(text):
         return 0.5
     return None
@@ -322,13 +367,17 @@ def find(text: str, table: Table) -> list[Finding]:
     for (concept, a, b), asr in zip(raw, ctx, strict=True):
         s0, s1 = _sentence_of(sents, a)
         sentence = text[s0:s1]
-        if _cued(asr, "negated", sentence, s0, a, b, _NEG_REACH):
+        if _DENIED.search(text, max(0, a - 40), a):
             assertion: Assertion = "negated"
+        elif _cued(asr, "negated", sentence, s0, a, b, _NEG_REACH):
+            assertion = "negated"
         elif _cued(asr, "hypothetical", sentence, s0, a, b, None):
             assertion = "hypothetical"
         elif _historical(sentence, a - s0, b - s0):
             assertion = "historical"
-        elif _asked_only(sentence, text):
+        elif _FUTURE.search(sentence):
+            assertion = "hypothetical"
+        elif _asked_only(sentence, text) or _TERM_NOUN.match(text, b) or _TERM_LEAD.search(text, max(0, a - 40), a):
             assertion = "asked"
         else:
             assertion = "present"
@@ -391,4 +440,5 @@ def assess(text: str, table: Table | None = None) -> Assessment:
     sents = split_sentences(text) or [(0, len(text))]
     someone = any(_PERSONAL.search(text[a:b]) for a, b in sents)
     acute = severe or said("sudden") or said("acute")
-    return Assessment(tuple(findings), age, pregnant, mild, tuple(rows), someone, acute)
+    return Assessment(tuple(findings), age, pregnant, mild, tuple(rows), someone, acute,
+                      said("reassuring"), said("advice_question"))
