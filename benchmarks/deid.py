@@ -434,6 +434,8 @@ def main() -> None:
                     "development loop scores the read folds only, e.g. 0,1,2")
     ap.add_argument("--fresh", action="store_true", help="also score each fold with its gold names and "
                     "places replaced by fresh ones (FreshSurrogates): strings no part has seen")
+    ap.add_argument("--fresh-seed", type=int, default=0, help="the draw of fresh names for --fresh: a new "
+                    "seed is a draw nobody has read")
     args = ap.parse_args()
     read_folds = {int(x) for x in args.read_folds.split(",") if x.strip()}
     score_folds = {int(x) for x in args.score_folds.split(",") if x.strip()} or set(range(args.folds))
@@ -441,7 +443,7 @@ def main() -> None:
     fresh_notes: dict[str, GoldNote] = {}
     unread: dict[str, Score] = {}
     readable: dict[str, Score] = {}
-    fresh = FreshSurrogates() if args.fresh else None
+    fresh = FreshSurrogates(args.fresh_seed) if args.fresh else None
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
 
     if args.test:
