@@ -115,3 +115,15 @@ def test_patient_introduced_by_title_and_age(rules):
     f = found(rules, "CCU transfer note:\nMr. Haverkamp de is a 70y/o male with CAD. MS is a 5 on exam.")
     assert f.get("Haverkamp de") == "NAME"
     assert not found(rules, "Pt is a 70 y/o male. MS: alert, is a 5 on exam.")
+
+
+def test_roles_before_lists_backwards_function_word_surnames_and_reports(rules):
+    f = found(rules, "SOCIAL: SISTER IN TO VISIT, MET W/ CASEWORKER BARRINER. CHAPLAIN PALMITER IN.")
+    assert f.get("BARRINER") == "NAME" and f.get("PALMITER") == "NAME"
+    f = found(rules, "KCL GIVEN. PALMITER TRESSLER AND DRS HAVERKAMP AND KOWALCZYK AWARE. NO ADDITIONAL RX.")
+    assert f.get("PALMITER TRESSLER") == "NAME"
+    f = found(rules, "neuro: no change. mr. to was having problems with sats. Mr. To has times when he is aroused.")
+    assert f.get("to") == "NAME" and f.get("To") == "NAME"
+    assert found(rules, "Her dtr died at the age of 22. Marlow reports that pt has a wheelchair.").get("Marlow") == "NAME"
+    # services, studies and a title before a preposition are not names
+    assert not found(rules, "Pharmacy called. Echo reports EF 40%. Rehab called. mr. in bed, ms to see.")

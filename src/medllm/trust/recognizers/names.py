@@ -34,6 +34,7 @@ TOKEN = re.compile(r"[A-Za-z][A-Za-z']*")
 ROLE_BEFORE = frozenset("""
 np rn md resident attending fellow intern pcp sw nurse physician surgeon
 therapist pt/ot rt cardiologist intensivist neurologist hospitalist dict dictated signed
+caseworker chaplain chapl pastor priest rabbi interpreter translator counselor
 """.split())
 # Family words proper (not "friend", "proxy", "social"): after one of these, a list name that is
 # also a dictionary word ("son Furrow called", "daughter Hope in to visit") is a name when the
@@ -57,7 +58,9 @@ INFORMED = frozenset("aware notified paged informed updated".split())
 # Words before a name in charting: "seen by Okafor", "per Lindqvist"
 AGENT_BEFORE = frozenset("by per".split())
 # Acts of a person that come right after their name: "Okafor called", "son Linden phoned"
-COMM_AFTER = frozenset("called calls phoned phones visited visits consented".split())
+COMM_AFTER = frozenset("called calls phoned phones visited visits consented reports reported".split())
+TITLED_VERBS = frozenset("""was is has had will did does remains remained continues continued states
+stated says said seems seemed appears appeared""".split())
 PLACE_BEFORE = frozenset("of from in at near".split())
 # Speech before a name: "spoke with Okafor", "talked to Lindqvist", "paged Okafor"
 SPEECH_BEFORE = frozenset("spoke speaking talked talking discussed met consult consulted".split())
@@ -247,6 +250,13 @@ class ClinicalNameRecognizer(EntityRecognizer):
                     and self._candidate(w, mixed_case) and (w in lex.common_names or not lex.is_common(w)):
                 rule.setdefault(i, "initial")
                 rule.setdefault(i - 1, "initial")
+        # a title and a surname that is also a function word: "Mr. To was", "mrs by has" (a
+        # title of address is followed by a name; a verb after it says the name was that word)
+        for i in range(1, n - 1):
+            if low[i - 1] in ("mr", "mrs", "miss") or toks[i - 1][2] == "Ms":
+                if i not in rule and low[i] in STOPWORDS and low[i] in lex.last_names \
+                        and _TITLE_GAP.fullmatch(gap(i - 1)) and gap(i) == " " and low[i + 1] in TITLED_VERBS:
+                    rule[i] = "title"
         # a title and a lone capital: "mr I remained", "Dr. K" (not "MS:", mental status)
         for i in range(1, n):
             t = toks[i][2]
@@ -314,7 +324,7 @@ class ClinicalNameRecognizer(EntityRecognizer):
                       and w not in lex.site.safe and w not in WHEN_WORDS and not w.endswith(("ed", "ing", "ly")))
             if listed and self._acted(i, toks, low, text) and (
                     (mixed_case and _TITLECASE.fullmatch(tok) and not lex.is_everyday(w)
-                     and not (i == 0 or re.search(r"[.:;!?\n]\s*$", gap(i - 1))))
+                     and (not lex.is_common(w) or w in lex.common_names or not (i == 0 or re.search(r"[.:;!?\n]\s*$", gap(i - 1)))))
                     or (i >= 1 and low[i - 1] == "social" and re.fullmatch(r"[ \t]{0,2}[:-]+[ \t]{0,3}", gap(i - 1)))):
                 # "psych doctor Kamal phoned"; "social: weller visited" (what follows a social
                 # heading and acts is a visitor, even when the name is also a word)
@@ -360,18 +370,23 @@ class ClinicalNameRecognizer(EntityRecognizer):
             for i in sorted(rule):
                 if rule[i] == "capitalised":
                     continue
+                js = []
                 if i + 1 < n and _LIST_GAP.fullmatch(gap(i)):
-                    j = i + 1
+                    js.append(i + 1)
                 elif i + 2 < n and low[i + 1] in ("and", "or") and gap(i) in (" ", ", ") and gap(i + 1) == " ":
-                    j = i + 2
-                else:
-                    continue
-                w, t = low[j], toks[j][2]
-                if j in rule or len(w) < 2 or not self._candidate(w, mixed_case and t[0].isupper()):
-                    continue
-                if (mixed_case and t[0].isupper()) or (not mixed_case and (w in lex.common_names or not lex.is_common(w))):
-                    rule[j] = "listed"
-                    changed = True
+                    js.append(i + 2)
+                # and backwards, across a title: "Ostrow and Drs Lindqvist and Okafor aware"
+                k = i - 1 if i >= 1 and low[i - 1] in TITLES and _TITLE_GAP.fullmatch(gap(i - 1)) else i
+                if k >= 2 and low[k - 1] in ("and", "or") and gap(k - 1) == " " and gap(k - 2) in (" ", ", ") \
+                        and rule[i] != "propagated":
+                    js.append(k - 2)
+                for j in js:
+                    w, t = low[j], toks[j][2]
+                    if j in rule or len(w) < 2 or not self._candidate(w, mixed_case and t[0].isupper()):
+                        continue
+                    if (mixed_case and t[0].isupper()) or (not mixed_case and (w in lex.common_names or not lex.is_common(w))):
+                        rule[j] = "listed"
+                        changed = True
         # join initials and list names next to a name ("Joyce Jacobson", "ROBERT V. DEGIORGIO")
         changed = True
         while changed:
