@@ -127,3 +127,16 @@ def test_roles_before_lists_backwards_function_word_surnames_and_reports(rules):
     assert found(rules, "Her dtr died at the age of 22. Marlow reports that pt has a wheelchair.").get("Marlow") == "NAME"
     # services, studies and a title before a preposition are not names
     assert not found(rules, "Pharmacy called. Echo reports EF 40%. Rehab called. mr. in bed, ms to see.")
+
+
+LOWER_NOTE = ("neuro: unchanged, following commands. resp: on ps 12/5 peep 5, sats 95%. cv: nsr 80s, bp "
+              "stable, no ectopy. gi: tf at goal, abd soft. gu: foley draining well, clear yellow urine. "
+              "skin: intact. plan: continue to monitor and support.")
+
+
+def test_signed_with_a_comma_and_no_space_in_a_lower_case_note(rules):
+    f = found(rules, LOWER_NOTE + " social: son called and was updated.  Tressler Younger,RN")
+    assert f.get("Tressler Younger") == "NAME"
+    f = found(rules, LOWER_NOTE + " resp- Spackman Rider,MD no vent changes made o/n. " + LOWER_NOTE)
+    assert f.get("Spackman Rider") == "NAME"
+    assert not found(rules, LOWER_NOTE + " pt is npo,MD aware. heparin,RN to check.")

@@ -76,7 +76,7 @@ _JOIN_GAP = re.compile(r"\.?[ \t]{1,2}|-")
 # then a role, at the end of the line. Bounded quantifiers only (no backtracking blow-up).
 _SIGNATURE = re.compile(
     r"(?:^|(?<=[.!?;]))[ \t]{0,4}(?P<who>(?:[A-Za-z]\.[ \t]?)?[A-Za-z][A-Za-z'-]{1,30}"
-    r"(?:[ \t][A-Za-z][A-Za-z'-]{1,30})?),?[ \t]{1,3}"
+    r"(?:[ \t][A-Za-z][A-Za-z'-]{1,30})?)(?:,[ \t]{0,3}|[ \t]{1,3})"
     r"(?:RN|R\.N|RRT|MD|M\.D|NP|CNM|LPN|CRNA|PHD|LICSW|LCSW|MSW|PHARMD|RPH|CRNP)\.?[ \t]*$",
     re.IGNORECASE | re.MULTILINE)
 
@@ -229,6 +229,15 @@ class ClinicalNameRecognizer(EntityRecognizer):
                 rule.setdefault(i, "relative" if prev in RELATIVE else "role")
             elif prev in KIN and _CONTEXT_GAP.fullmatch(g) and self._kin_named(i, toks, low, text):
                 rule.setdefault(i, "relative")  # "son furrow called", "daughter Hope in to visit"
+            elif prev in KIN and _CONTEXT_GAP.fullmatch(g) and i + 1 < n and gap(i) == " " \
+                    and lex.is_name(w) and w not in STOPWORDS and w not in _CUES and w not in KIN_STATES \
+                    and w not in WHEN_WORDS and not lex.is_clinical(w) and len(low[i + 1]) >= 3 and lex.is_name(low[i + 1]) \
+                    and not lex.is_common(low[i + 1]) and not lex.is_clinical(low[i + 1]) \
+                    and low[i + 1] not in STOPWORDS and low[i + 1] not in _CUES \
+                    and (not mixed_case or (tok[0].isupper() and toks[i + 1][2][0].isupper())):
+                # "DAUGHTER SOFTLY KOWALCZYK": a first word that is also a word, then a surname
+                rule.setdefault(i, "relative")
+                rule.setdefault(i + 1, "relative")
         # a first and a last name, both capitalised and neither everyday English, where a sentence
         # starts ("Yow Vosburgh arrived in micu"), in a mixed-case note
         for i in range(n - 1):
@@ -296,8 +305,10 @@ class ClinicalNameRecognizer(EntityRecognizer):
                          or not lex.is_common(low[i])):
                 rule.setdefault(i, "relative")
             if low[i + 1] in ROLE_AFTER and _CONTEXT_GAP.fullmatch(gap(i)) and self._candidate(low[i]) \
-                    and ((mixed_case and toks[i][2][0].isupper()) or not lex.is_common(low[i])):
-                rule.setdefault(i, "role")
+                    and ((mixed_case and toks[i][2][0].isupper()) or not lex.is_common(low[i])
+                         or (gap(i) in (",", ", ") and _TITLECASE.fullmatch(toks[i][2]) is not None
+                             and lex.is_name(low[i]) and toks[i + 1][2].isupper())):
+                rule.setdefault(i, "role")  # "Jacobson, RN"; "Patt Younger,MD" even in a lower-case note
             # "Okafor aware", "KOWALCZYK NOTIFIED": someone told; not "team aware", "MICU aware"
             if low[i + 1] in INFORMED and gap(i) in (" ", "  ") and len(low[i]) >= 3 \
                     and self._candidate(low[i], mixed_case and toks[i][2][0].isupper()) \
