@@ -237,13 +237,13 @@ def medllm_predict(site=None) -> Predict:
     return lambda text: [(s.start, s.end) for s in det.analyze(text)]
 
 
-def learned_detector(train: Sequence[GoldNote]):
+def learned_detector(train: Sequence[GoldNote], fresh_copies: int | None = None):
     """The default detector with its site lexicon, token model and thresholds learned on `train`
     only (the thresholds on folds by patient inside `train`: the nested part)."""
     from medllm.trust.privacy import PhiDetector, load_lexicon
     from medllm.trust.privacy.learned import train_token_model
 
-    model, site = train_token_model(to_site_notes(train), load_lexicon())
+    model, site = train_token_model(to_site_notes(train), load_lexicon(), fresh_copies=fresh_copies)
     print(f"    learned on {len(train)} notes of {len({n.patient for n in train})} patients: {model!r}",
           file=sys.stderr)
     return PhiDetector(site=site, model=model)
@@ -436,6 +436,8 @@ def main() -> None:
                     "places replaced by fresh ones (FreshSurrogates): strings no part has seen")
     ap.add_argument("--fresh-seed", type=int, default=0, help="the draw of fresh names for --fresh: a new "
                     "seed is a draw nobody has read")
+    ap.add_argument("--fresh-copies", type=int, default=None, help="renamed copies of each training note "
+                    "the token model also learns from (default: the package's FRESH_COPIES)")
     args = ap.parse_args()
     read_folds = {int(x) for x in args.read_folds.split(",") if x.strip()}
     score_folds = {int(x) for x in args.score_folds.split(",") if x.strip()} or set(range(args.folds))
@@ -473,7 +475,7 @@ def main() -> None:
         elif name == "medllm":
             points = [p.strip() for p in args.points.split(",") if p.strip()]
             if args.test:
-                det = learned_detector(train)
+                det = learned_detector(train, args.fresh_copies)
                 for point in points:
                     pred = at_point(det, point)
                     pred(test[0].text)
@@ -486,7 +488,7 @@ def main() -> None:
                 for i, fold in enumerate(folds):
                     if i not in score_folds:
                         continue
-                    det = learned_detector([n for j, f in enumerate(folds) if j != i for n in f])
+                    det = learned_detector([n for j, f in enumerate(folds) if j != i for n in f], args.fresh_copies)
                     for point in points:
                         pred = at_point(det, point)
                         pred(fold[0].text)
