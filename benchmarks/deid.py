@@ -237,13 +237,13 @@ def medllm_predict(site=None) -> Predict:
     return lambda text: [(s.start, s.end) for s in det.analyze(text)]
 
 
-def learned_detector(train: Sequence[GoldNote]):
+def learned_detector(train: Sequence[GoldNote], fresh_copies: int | None = None):
     """The default detector with its site lexicon, token model and thresholds learned on `train`
     only (the thresholds on folds by patient inside `train`: the nested part)."""
     from medllm.trust.privacy import PhiDetector, load_lexicon
     from medllm.trust.privacy.learned import train_token_model
 
-    model, site = train_token_model(to_site_notes(train), load_lexicon())
+    model, site = train_token_model(to_site_notes(train), load_lexicon(), fresh_copies=fresh_copies)
     print(f"    learned on {len(train)} notes of {len({n.patient for n in train})} patients: {model!r}",
           file=sys.stderr)
     return PhiDetector(site=site, model=model)
@@ -266,70 +266,20 @@ def to_site_notes(notes: Sequence[GoldNote]):
 class FreshSurrogates:
     """Replaces the gold names and places of notes by fresh ones of the same shape (census names,
     gazetteer towns, the case of the original; one patient's same string always gets the same
-    fresh one), shifting the spans. Scored this way, no name or place in a note was seen by a
-    learned part or by whoever wrote the rules: a stress test of kinds over strings. It is
-    pessimistic for a site whose staff and wards recur in its new patients' notes."""
-
-    KEEP = frozenset("""hospital hosp center ctr clinic rehab rehabilitation manor healthcare hospice
-    infirmary institute pavilion medical health nursing care general memorial community regional
-    university state county surgical st saint of the house home""".split())
+    fresh one), shifting the spans: `medllm.trust.privacy.learned.FreshNames`, whose seeds
+    (1000 and up) the token model's training copies use; the benchmark's draws are 0 and up.
+    Scored this way, no name or place in a note was seen by a learned part or by whoever wrote
+    the rules: a stress test of kinds over strings. It is pessimistic for a site whose staff and
+    wards recur in its new patients' notes."""
 
     def __init__(self, seed: int = 0):
-        import random
+        from medllm.trust.privacy.learned import FreshNames
 
-        from medllm.trust.privacy.lexicon import _census, _places
-
-        self.rng = random.Random(seed)
-        first = sorted(w for w, r in {**_census("dist.female.first"), **_census("dist.male.first")}.items())
-        self.first = first
-        self.last = sorted(w for w, r in _census("dist.all.last").items() if r <= 20000)
-        self.towns = sorted(p for p in _places() if p.isascii() and p.isalpha() and len(p) >= 4)  # US-style notes
-        self.memo: dict[tuple[str, str], str] = {}
-
-    @staticmethod
-    def _case(like: str, w: str) -> str:
-        if like.isupper() and len(like) > 1:
-            return w.upper()
-        if like.islower():
-            return w.lower()
-        return w.capitalize()
-
-    def _word(self, patient: str, label: str, word: str, first: bool) -> str:
-        key = (patient, word.lower())
-        if key not in self.memo:
-            if len(word) == 1:
-                new = self.rng.choice("ABCDEFGHIJKLMNOPRSTW")
-            elif label == "Location":
-                new = self.rng.choice(self.towns)
-            else:
-                new = self.rng.choice(self.first if first else self.last)
-            self.memo[key] = new
-        return self._case(word, self.memo[key])
+        self.names = FreshNames(seed)
 
     def note(self, n: GoldNote) -> GoldNote:
-        out, spans, pos = [], [], 0
-        for s, e, label in sorted(n.spans):
-            if s < pos:
-                continue  # overlapping gold: keep the first
-            out.append(n.text[pos:s])
-            frag = n.text[s:e]
-            if label in NAME_LABELS or label == "Location":
-                words = list(re.finditer(r"[A-Za-z]+", frag))
-                parts, last = [], 0
-                for k, m in enumerate(words):
-                    parts.append(frag[last:m.start()])
-                    w = m.group()
-                    keep = label == "Location" and w.lower() in self.KEEP
-                    parts.append(w if keep else self._word(n.patient, label, w, k == 0 and len(words) > 1))
-                    last = m.end()
-                parts.append(frag[last:])
-                frag = "".join(parts)
-            start = sum(len(x) for x in out)
-            out.append(frag)
-            spans.append((start, start + len(frag), label))
-            pos = e
-        out.append(n.text[pos:])
-        return GoldNote(n.id, n.patient, "".join(out), spans)
+        text, spans = self.names.note(n.patient, n.text, n.spans)
+        return GoldNote(n.id, n.patient, text, spans)
 
 
 def folds_by_patient(notes: Sequence[GoldNote], k: int) -> list[list[GoldNote]]:
@@ -434,6 +384,10 @@ def main() -> None:
                     "development loop scores the read folds only, e.g. 0,1,2")
     ap.add_argument("--fresh", action="store_true", help="also score each fold with its gold names and "
                     "places replaced by fresh ones (FreshSurrogates): strings no part has seen")
+    ap.add_argument("--fresh-seed", type=int, default=0, help="the draw of fresh names for --fresh: a new "
+                    "seed is a draw nobody has read")
+    ap.add_argument("--fresh-copies", type=int, default=None, help="renamed copies of each training note "
+                    "the token model also learns from (default: the package's FRESH_COPIES)")
     args = ap.parse_args()
     read_folds = {int(x) for x in args.read_folds.split(",") if x.strip()}
     score_folds = {int(x) for x in args.score_folds.split(",") if x.strip()} or set(range(args.folds))
@@ -441,7 +395,7 @@ def main() -> None:
     fresh_notes: dict[str, GoldNote] = {}
     unread: dict[str, Score] = {}
     readable: dict[str, Score] = {}
-    fresh = FreshSurrogates() if args.fresh else None
+    fresh = FreshSurrogates(args.fresh_seed) if args.fresh else None
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
 
     if args.test:
@@ -471,7 +425,7 @@ def main() -> None:
         elif name == "medllm":
             points = [p.strip() for p in args.points.split(",") if p.strip()]
             if args.test:
-                det = learned_detector(train)
+                det = learned_detector(train, args.fresh_copies)
                 for point in points:
                     pred = at_point(det, point)
                     pred(test[0].text)
@@ -484,7 +438,7 @@ def main() -> None:
                 for i, fold in enumerate(folds):
                     if i not in score_folds:
                         continue
-                    det = learned_detector([n for j, f in enumerate(folds) if j != i for n in f])
+                    det = learned_detector([n for j, f in enumerate(folds) if j != i for n in f], args.fresh_copies)
                     for point in points:
                         pred = at_point(det, point)
                         pred(fold[0].text)

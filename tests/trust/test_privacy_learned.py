@@ -107,3 +107,22 @@ def test_training_generalises_to_other_patients():
     tp1, fn1, fp1 = score(both)
     assert tp1 / (tp1 + fn1) > tp0 / (tp0 + fn0)
     assert tp1 / (tp1 + fp1) >= 0.75
+
+
+def test_fresh_names_rename_names_and_places_and_keep_the_rest():
+    from medllm.trust.privacy.learned import FreshNames
+
+    text = "Seen by Dr. Zorblat; son QUIMBY called. Transferred from Oakvale Memorial. BP 110/60 on 3/4."
+    spans = [(12, 19, "HCPName"), (25, 31, "RelativeProxyName"), (57, 73, "Location"), (88, 91, "Date")]
+    assert [text[s:e] for s, e, _ in spans] == ["Zorblat", "QUIMBY", "Oakvale Memorial", "3/4"]
+    fr = FreshNames(seed=7)
+    new, moved = fr.note("p1", text, spans)
+    frags = [new[s:e] for s, e, _ in moved]
+    assert [l for _, _, l in moved] == [l for _, _, l in spans]
+    assert frags[0] != "Zorblat" and frags[0][0].isupper() and frags[0][1:].islower()
+    assert frags[1] != "QUIMBY" and frags[1].isupper()  # the case of the original
+    assert frags[2].endswith(" Memorial") and not frags[2].startswith("Oakvale")  # its kind word stays
+    assert frags[3] == "3/4" and new.startswith("Seen by Dr. ") and "BP 110/60 on 3/4." in new
+    # one patient's same word gets the same new one; the draw is the seed's
+    again, _ = fr.note("p1", text, spans)
+    assert again == new and FreshNames(seed=7).note("p1", text, spans)[0] == new

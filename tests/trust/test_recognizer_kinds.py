@@ -78,3 +78,65 @@ def test_names_where_a_sentence_starts_and_after_a_titled_name(rules):
     assert f.get("Yolanda Przybyszewski") == "NAME"
     assert "tutt" in " ".join(f)
     assert not any(w in " ".join(f) for w in ("Heparin", "Social", "Work", "NEURO"))
+
+
+def test_relative_named_by_a_medical_word_when_they_act(rules):
+    # a surname that is also a medical word, after a kin word, when what follows is an act
+    f = found(rules, "social: son gallop called twice for updates. his daughter, burrow, called again.")
+    assert f.get("gallop") == "NAME" and f.get("burrow") == "NAME"
+    f = found(rules, "social: burrow visited during the evening.")
+    assert f.get("burrow") == "NAME"
+    # time words that are surnames too, and relatives described, stay
+    for text in ("social: wife daily visits. daughter first called at 4. son early in to visit.",
+                 "social: family called. friends visited. wife in to visit, husband called.",
+                 "social: son upset, wife tearful."):
+        assert not found(rules, text), text
+
+
+def test_names_after_speech_and_before_an_act_in_lower_case_notes(rules):
+    f = found(rules, "spoke with palmiter about the plan. will consult with tressler spackman re skin.")
+    assert f.get("palmiter") == "NAME" and f.get("tressler spackman") == "NAME"
+    f = found(rules, "several family members in, and barriner called early this am for update.")
+    assert f.get("barriner") == "NAME"
+    # speech to teams, services and pages of the md are not names
+    assert not found(rules, "spoke with team. paged md. called pharmacy. per protocol. seen by neuro.")
+
+
+def test_named_proxy_apostrophe_surname_and_a_first_name_before_a_name(rules):
+    f = found(rules, "Social - Family at bedside. Carpenter is family contact, numbers on board.")
+    assert f.get("Carpenter") == "NAME"
+    assert found(rules, "aline placed by dr. n'dour today.").get("n'dour") == "NAME"
+    f = found(rules, "npn:\nRose Przybyszewski arrived in micu at 11pm. Pt is a 70 y/o.")
+    assert f.get("Rose Przybyszewski") == "NAME"
+    assert not found(rules, "Pt is alert. The patient can't stand; won't eat.")
+
+
+def test_patient_introduced_by_title_and_age(rules):
+    f = found(rules, "CCU transfer note:\nMr. Haverkamp de is a 70y/o male with CAD. MS is a 5 on exam.")
+    assert f.get("Haverkamp de") == "NAME"
+    assert not found(rules, "Pt is a 70 y/o male. MS: alert, is a 5 on exam.")
+
+
+def test_roles_before_lists_backwards_function_word_surnames_and_reports(rules):
+    f = found(rules, "SOCIAL: SISTER IN TO VISIT, MET W/ CASEWORKER BARRINER. CHAPLAIN PALMITER IN.")
+    assert f.get("BARRINER") == "NAME" and f.get("PALMITER") == "NAME"
+    f = found(rules, "KCL GIVEN. PALMITER TRESSLER AND DRS HAVERKAMP AND KOWALCZYK AWARE. NO ADDITIONAL RX.")
+    assert f.get("PALMITER TRESSLER") == "NAME"
+    f = found(rules, "neuro: no change. mr. to was having problems with sats. Mr. To has times when he is aroused.")
+    assert f.get("to") == "NAME" and f.get("To") == "NAME"
+    assert found(rules, "Her dtr died at the age of 22. Marlow reports that pt has a wheelchair.").get("Marlow") == "NAME"
+    # services, studies and a title before a preposition are not names
+    assert not found(rules, "Pharmacy called. Echo reports EF 40%. Rehab called. mr. in bed, ms to see.")
+
+
+LOWER_NOTE = ("neuro: unchanged, following commands. resp: on ps 12/5 peep 5, sats 95%. cv: nsr 80s, bp "
+              "stable, no ectopy. gi: tf at goal, abd soft. gu: foley draining well, clear yellow urine. "
+              "skin: intact. plan: continue to monitor and support.")
+
+
+def test_signed_with_a_comma_and_no_space_in_a_lower_case_note(rules):
+    f = found(rules, LOWER_NOTE + " social: son called and was updated.  Tressler Younger,RN")
+    assert f.get("Tressler Younger") == "NAME"
+    f = found(rules, LOWER_NOTE + " resp- Spackman Rider,MD no vent changes made o/n. " + LOWER_NOTE)
+    assert f.get("Spackman Rider") == "NAME"
+    assert not found(rules, LOWER_NOTE + " pt is npo,MD aware. heparin,RN to check.")

@@ -310,7 +310,81 @@ def fit(X_rows: Sequence[list[int]], y: Sequence[int], *, c: float = 1.0, phi_we
 
 GoldNotes = Sequence[tuple[str, str, list[tuple[int, int, str]]]]  # (patient, text, spans)
 
+# words of an institution's name that say what it is: kept when a place is renamed
+_PLACE_KIND_WORDS = frozenset("""hospital hosp center ctr clinic rehab rehabilitation manor healthcare
+hospice infirmary institute pavilion medical health nursing care general memorial community regional
+university state county surgical st saint of the house home""".split())
 
+
+class FreshNames:
+    """Renames the annotated names and places of notes with fresh ones of the same shape (census
+    first and last names, gazetteer towns, the case of the original; one patient's same word always
+    gets the same new one), shifting the spans. Training on such copies beside the originals
+    teaches the token model the contexts of names, not the names a site happens to use: new
+    patients bring names no lexicon has seen. `benchmarks/deid.py --fresh` scores on such copies."""
+
+    def __init__(self, seed: int = 0):
+        import random
+
+        from medllm.trust.privacy.lexicon import _census, _places
+
+        self.rng = random.Random(seed)
+        self.first = sorted({**_census("dist.female.first"), **_census("dist.male.first")})
+        self.last = sorted(w for w, r in _census("dist.all.last").items() if r <= 20000)
+        self.towns = sorted(p for p in _places() if p.isascii() and p.isalpha() and len(p) >= 4)
+        self.memo: dict[tuple[str, str], str] = {}
+
+    @staticmethod
+    def _case(like: str, w: str) -> str:
+        if like.isupper() and len(like) > 1:
+            return w.upper()
+        if like.islower():
+            return w.lower()
+        return w.capitalize()
+
+    def _word(self, patient: str, cls: str, word: str, first: bool) -> str:
+        key = (patient, word.lower())
+        if key not in self.memo:
+            if len(word) == 1:
+                new = self.rng.choice("ABCDEFGHIJKLMNOPRSTW")
+            elif cls == "LOCATION":
+                new = self.rng.choice(self.towns)
+            else:
+                new = self.rng.choice(self.first if first else self.last)
+            self.memo[key] = new
+        return self._case(word, self.memo[key])
+
+    def note(self, patient: str, text: str, spans: Sequence[tuple[int, int, str]]
+             ) -> tuple[str, list[tuple[int, int, str]]]:
+        """(new text, shifted spans) of one note; labels as given (any gold or class label)."""
+        out, new_spans, pos = [], [], 0
+        for s, e, label in sorted(spans):
+            if s < pos:
+                continue  # overlapping gold: keep the first
+            out.append(text[pos:s])
+            frag = text[s:e]
+            cls = GOLD_TO_CLASS.get(label)
+            if cls in ("NAME", "LOCATION"):
+                words = list(re.finditer(r"[A-Za-z]+", frag))
+                parts, last = [], 0
+                for k, m in enumerate(words):
+                    parts.append(frag[last:m.start()])
+                    w = m.group()
+                    keep = cls == "LOCATION" and w.lower() in _PLACE_KIND_WORDS
+                    parts.append(w if keep else self._word(patient, cls, w, k == 0 and len(words) > 1))
+                    last = m.end()
+                parts.append(frag[last:])
+                frag = "".join(parts)
+            start = sum(len(x) for x in out)
+            out.append(frag)
+            new_spans.append((start, start + len(frag), label))
+            pos = e
+        out.append(text[pos:])
+        return "".join(out), new_spans
+
+
+# renamed copies of each training note the token model also learns from (see `FreshNames`)
+FRESH_COPIES = 1
 THRESHOLD_GRID = (0.7, 0.6, 0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.17, 0.15, 0.12, 0.1, 0.08, 0.07,
                   0.06, 0.05, 0.04, 0.03, 0.02)
 
@@ -331,12 +405,15 @@ def choose_threshold(p: np.ndarray, y: np.ndarray, rule_hit: np.ndarray, min_pre
 
 def train_token_model(notes: GoldNotes, lexicon: Lexicon, *, folds: int = 4, c: float = 1.0,
                       phi_weight: float = 10.0, points: dict[str, float] | None = None,
-                      progress=None) -> tuple[TokenModel, SiteLexicon]:
+                      fresh_copies: int | None = None, progress=None) -> tuple[TokenModel, SiteLexicon]:
     """Train on annotated notes, the way it is then used: for each of `folds` groups of patients
     the site lexicon is learned on the other groups and the rules run with it (so the model
     never sees a lexicon that knows its own notes); out-of-fold predictions choose the
     threshold of each operating point (`points`: name -> precision floor, default
-    `OPERATING_POINTS`); the final fit uses every note. Returns the model and the site lexicon learned
+    `OPERATING_POINTS`); the final fit uses every note. With `fresh_copies` (default
+    `FRESH_COPIES`), each fit also learns from that many copies of its notes with names and places
+    renamed (`FreshNames`), so that it weighs a name's context more than the name; thresholds are
+    still chosen on the original notes only. Returns the model and the site lexicon learned
     on all the notes (what the model is used with)."""
     from medllm.trust.privacy.detect import PhiDetector
     from medllm.trust.privacy.lexicon import learn_site_lexicon
@@ -344,6 +421,8 @@ def train_token_model(notes: GoldNotes, lexicon: Lexicon, *, folds: int = 4, c: 
     patients = sorted({pid for pid, _, _ in notes}, key=lambda p: (len(p), p))
     group_of = {p: i % folds for i, p in enumerate(patients)}
     groups: list[list[tuple[list[list[int]], list[int], list[bool]]]] = [[] for _ in range(folds)]
+    extra: list[list[tuple[list[list[int]], list[int], list[bool]]]] = [[] for _ in range(folds)]
+    fresh = [FreshNames(seed=1000 + k) for k in range(FRESH_COPIES if fresh_copies is None else fresh_copies)]
     for g in range(folds):
         others = [n for n in notes if group_of[n[0]] != g]
         site = learn_site_lexicon(others)
@@ -356,13 +435,18 @@ def train_token_model(notes: GoldNotes, lexicon: Lexicon, *, folds: int = 4, c: 
             tf = feat.features(text, rule)
             hit = [any(s < e2 and e > s2 for s2, e2, _ in rule) for s, e in tf.spans]
             groups[g].append((tf.rows, gold_classes(text, spans, tf.spans), hit))
+            for fr in fresh:
+                ftext, fspans = fr.note(pid, text, spans)
+                frule = [(s.start, s.end, s.label) for s in det.analyze(ftext)]
+                ftf = feat.features(ftext, frule)
+                extra[g].append((ftf.rows, gold_classes(ftext, fspans, ftf.spans), []))
         if progress:
             progress(f"features of group {g + 1}/{folds}")
 
-    def stack(gs: Sequence[int]) -> tuple[list[list[int]], list[int], list[bool]]:
+    def stack(gs: Sequence[int], with_fresh: bool = False) -> tuple[list[list[int]], list[int], list[bool]]:
         rows, ys, hits = [], [], []
         for g in gs:
-            for r, y, h in groups[g]:
+            for r, y, h in groups[g] + (extra[g] if with_fresh else []):
                 rows += r
                 ys += y
                 hits += h
@@ -370,7 +454,7 @@ def train_token_model(notes: GoldNotes, lexicon: Lexicon, *, folds: int = 4, c: 
 
     oof_p, oof_y, oof_hit = [], [], []
     for g in range(folds):
-        rows, ys, _ = stack([k for k in range(folds) if k != g])
+        rows, ys, _ = stack([k for k in range(folds) if k != g], with_fresh=True)
         m = fit(rows, ys, c=c, phi_weight=phi_weight)
         hrows, hy, hhit = stack([g])
         p, _ = m.proba_phi(TokenFeatures([(0, 0)] * len(hrows), hrows))
@@ -384,7 +468,7 @@ def train_token_model(notes: GoldNotes, lexicon: Lexicon, *, folds: int = 4, c: 
     p_all, hit_all = np.concatenate(oof_p)[keep], np.array(oof_hit)[keep]
     floors = points or OPERATING_POINTS
     thresholds = {name: choose_threshold(p_all, y[keep], hit_all, floor) for name, floor in floors.items()}
-    rows, ys, _ = stack(range(folds))
+    rows, ys, _ = stack(range(folds), with_fresh=True)
     model = fit(rows, ys, c=c, phi_weight=phi_weight, threshold=thresholds.get("recall", min(thresholds.values())))
     model.thresholds = thresholds
     return model, learn_site_lexicon(notes)

@@ -34,6 +34,7 @@ TOKEN = re.compile(r"[A-Za-z][A-Za-z']*")
 ROLE_BEFORE = frozenset("""
 np rn md resident attending fellow intern pcp sw nurse physician surgeon
 therapist pt/ot rt cardiologist intensivist neurologist hospitalist dict dictated signed
+caseworker chaplain chapl pastor priest rabbi interpreter translator counselor
 """.split())
 # Family words proper (not "friend", "proxy", "social"): after one of these, a list name that is
 # also a dictionary word ("son Furrow called", "daughter Hope in to visit") is a name when the
@@ -46,6 +47,9 @@ distraught angry happy pleased calm sad very much all both says said states stat
 wants wanted agrees agreed understands left came stayed arrived returned died passed lives lived
 works worked will can may might must would could should does did has had is was are were been
 """.split())
+# Words of time and manner that are also surnames and medical words: "wife daily visits"
+WHEN_WORDS = frozenset("""daily early first last later often twice once finally initially briefly
+frequently regularly constant below during course""".split())
 # Words that may follow a relative's name (besides what `_named_after` takes)
 KIN_CLOSERS = frozenset("""regarding re about will would has had says said states stated wants
 wanted asked spoke came left brought took on to for with""".split())
@@ -53,6 +57,14 @@ wanted asked spoke came left brought took on to for with""".split())
 INFORMED = frozenset("aware notified paged informed updated".split())
 # Words before a name in charting: "seen by Okafor", "per Lindqvist"
 AGENT_BEFORE = frozenset("by per".split())
+# Acts of a person that come right after their name: "Okafor called", "son Linden phoned"
+COMM_AFTER = frozenset("called calls phoned phones visited visits consented reports reported".split())
+TITLED_VERBS = frozenset("""was is has had will did does remains remained continues continued states
+stated says said seems seemed appears appeared""".split())
+PLACE_BEFORE = frozenset("of from in at near".split())
+# Speech before a name: "spoke with Okafor", "talked to Lindqvist", "paged Okafor"
+SPEECH_BEFORE = frozenset("spoke speaking talked talking discussed met consult consulted".split())
+REACHED_BEFORE = frozenset("called paged notified informed updated phoned contacted".split())
 _CUES = TITLES | ROLE_BEFORE | RELATIVE | ROLE_AFTER
 _TITLE_GAP = re.compile(r"\.[ \t]{0,2}|[ \t]{1,2}")
 _CONTEXT_GAP = re.compile(r"[ \t]{0,2}[,:-]?[ \t]{0,2}")
@@ -64,9 +76,16 @@ _JOIN_GAP = re.compile(r"\.?[ \t]{1,2}|-")
 # then a role, at the end of the line. Bounded quantifiers only (no backtracking blow-up).
 _SIGNATURE = re.compile(
     r"(?:^|(?<=[.!?;]))[ \t]{0,4}(?P<who>(?:[A-Za-z]\.[ \t]?)?[A-Za-z][A-Za-z'-]{1,30}"
-    r"(?:[ \t][A-Za-z][A-Za-z'-]{1,30})?),?[ \t]{1,3}"
+    r"(?:[ \t][A-Za-z][A-Za-z'-]{1,30})?)(?:,[ \t]{0,3}|[ \t]{1,3})"
     r"(?:RN|R\.N|RRT|MD|M\.D|NP|CNM|LPN|CRNA|PHD|LICSW|LCSW|MSW|PHARMD|RPH|CRNP)\.?[ \t]*$",
     re.IGNORECASE | re.MULTILINE)
+
+
+# A patient introduced by title and age: "Mr. Kowal Se is a 70 y/o", "MRS ANNA KOWAL IS AN 82 YO":
+# every word between the title and "is a(n) <age>" is the name (bounded, no backtracking blow-up)
+_INTRODUCED = re.compile(
+    r"\b(?:mr|mrs|ms|miss)\.?[ \t]{1,2}(?P<who>[A-Za-z][A-Za-z'-]{0,30}(?:[ \t][A-Za-z][A-Za-z'-]{0,30}){0,2}),?"
+    r"[ \t]{1,2}(?:is|was)[ \t]an?[ \t]{1,2}\d{1,3}[ \t-]?(?:y|yr|year|m\b|f\b)", re.IGNORECASE)
 
 
 def _index_at(toks: list[tuple[int, int, str]], start: int) -> int | None:
@@ -122,14 +141,33 @@ class ClinicalNameRecognizer(EntityRecognizer):
         return bool(re.search(r"[,.;:()\n-]", g)) or low[i + 1] in INFORMED or low[i + 1] in (
             "and", "is", "was", "called", "visited", "in", "at", "here", "present", "who", "phoned")
 
+    def _acted(self, i: int, toks: list[tuple[int, int, str]], low: list[str], text: str) -> bool:
+        """Word i is followed by what a person does: "X called", "X in to visit", "X was updated"."""
+        if i + 1 >= len(toks) or text[toks[i][1]:toks[i + 1][0]] not in (" ", "  ", ", "):
+            return False
+        nxt = low[i + 1]
+        after = low[i + 2] if i + 2 < len(low) else ""
+        if text[toks[i][1]:toks[i + 1][0]] == ", ":  # "son Bunion, visited": the act only
+            return nxt in COMM_AFTER
+        return nxt in COMM_AFTER or (nxt == "in" and after in ("to", "visiting")) or (
+            nxt in ("was", "is", "were") and after in INFORMED | {"called", "here", "present", "visiting"})
+
     def _kin_named(self, i: int, toks: list[tuple[int, int, str]], low: list[str], text: str) -> bool:
         """After a kin word: a list name that is also a dictionary word, not a state or an act
         ("son upset", "wife still at bedside", "dtr visited"), with the phrase closing after it."""
         w = low[i]
         if not (len(w) >= 3 and self.lex.is_name(w) and w not in STOPWORDS and w not in _CUES
-                and w not in NOT_NAMES and w not in KIN_STATES and not self.lex.is_clinical(w)
+                and w not in NOT_NAMES and w not in KIN_STATES and w not in WHEN_WORDS
                 and not w.endswith(("ed", "ing", "ly"))):
             return False
+        if self.lex.is_clinical(w):
+            # a surname that is also a medical word ("son Bunion called"): only where what
+            # follows says a person acted, or it stands between commas ("his son, Bunion, called")
+            if w in CLINICAL_WORDS or w in self.lex.site.safe or w in WHEN_WORDS:
+                return False
+            return self._acted(i, toks, low, text) or (
+                text[toks[i - 1][1]:toks[i][0]] == ", " and i + 1 < len(toks)
+                and text[toks[i][1]:toks[i + 1][0]] == ", ")
         if self._named_after(i, toks, low, text) or (i + 1 < len(low) and low[i + 1] in KIN_CLOSERS):
             return True
         # a surname after it, then the phrase closes: "son cabot tamez regarding", "DAUGHTER BIRT VINCENT."
@@ -159,7 +197,12 @@ class ClinicalNameRecognizer(EntityRecognizer):
         for i, w in enumerate(low):
             tok = toks[i][2]
             if "'" in w and not _APOSTROPHE_NAME.match(w):
-                continue  # "con't", "can't": not names ("O'Brien" is)
+                # "con't", "can't": not names ("O'Brien" is); after a title, one letter and an
+                # apostrophe open a surname ("dr. n'dour")
+                if i and low[i - 1] in TITLES and _TITLE_GAP.fullmatch(gap(i - 1)) \
+                        and re.fullmatch(r"[a-z]'[a-z]{2,}", w):
+                    rule[i] = "title"
+                continue
             proper = mixed_case and tok[0].isupper()
             if w in lex.site.names and w not in STOPWORDS and len(w) >= 2 and (
                     proper or not mixed_case or not lex.is_common(w)):
@@ -181,10 +224,20 @@ class ClinicalNameRecognizer(EntityRecognizer):
                 rule.setdefault(i, "title")
             elif (prev in ROLE_BEFORE or prev in RELATIVE) and _CONTEXT_GAP.fullmatch(g) and (
                     self._candidate(w, proper or (prev in RELATIVE and self._named_after(i, toks, low, text)))) \
-                    and (proper or w in lex.common_names or not lex.is_common(w)):  # not "dtr died"
+                    and (proper or w in lex.common_names or not lex.is_common(w)) \
+                    and w not in WHEN_WORDS:  # not "dtr died", "wife daily visits"
                 rule.setdefault(i, "relative" if prev in RELATIVE else "role")
             elif prev in KIN and _CONTEXT_GAP.fullmatch(g) and self._kin_named(i, toks, low, text):
                 rule.setdefault(i, "relative")  # "son furrow called", "daughter Hope in to visit"
+            elif prev in KIN and _CONTEXT_GAP.fullmatch(g) and i + 1 < n and gap(i) == " " \
+                    and lex.is_name(w) and w not in STOPWORDS and w not in _CUES and w not in KIN_STATES \
+                    and w not in WHEN_WORDS and not lex.is_clinical(w) and len(low[i + 1]) >= 3 and lex.is_name(low[i + 1]) \
+                    and not lex.is_common(low[i + 1]) and not lex.is_clinical(low[i + 1]) \
+                    and low[i + 1] not in STOPWORDS and low[i + 1] not in _CUES \
+                    and (not mixed_case or (tok[0].isupper() and toks[i + 1][2][0].isupper())):
+                # "DAUGHTER SOFTLY KOWALCZYK": a first word that is also a word, then a surname
+                rule.setdefault(i, "relative")
+                rule.setdefault(i + 1, "relative")
         # a first and a last name, both capitalised and neither everyday English, where a sentence
         # starts ("Yow Vosburgh arrived in micu"), in a mixed-case note
         for i in range(n - 1):
@@ -206,6 +259,13 @@ class ClinicalNameRecognizer(EntityRecognizer):
                     and self._candidate(w, mixed_case) and (w in lex.common_names or not lex.is_common(w)):
                 rule.setdefault(i, "initial")
                 rule.setdefault(i - 1, "initial")
+        # a title and a surname that is also a function word: "Mr. To was", "mrs by has" (a
+        # title of address is followed by a name; a verb after it says the name was that word)
+        for i in range(1, n - 1):
+            if low[i - 1] in ("mr", "mrs", "miss") or toks[i - 1][2] == "Ms":
+                if i not in rule and low[i] in STOPWORDS and low[i] in lex.last_names \
+                        and _TITLE_GAP.fullmatch(gap(i - 1)) and gap(i) == " " and low[i + 1] in TITLED_VERBS:
+                    rule[i] = "title"
         # a title and a lone capital: "mr I remained", "Dr. K" (not "MS:", mental status)
         for i in range(1, n):
             t = toks[i][2]
@@ -226,6 +286,14 @@ class ClinicalNameRecognizer(EntityRecognizer):
                     i = _index_at(toks, base + tm.start())
                     if i is not None:
                         rule.setdefault(i, "role")
+        for m in _INTRODUCED.finditer(text, timeout=1.0):
+            if m.group("who").split()[0].lower() in STOPWORDS:
+                continue  # "Mr. is a": nothing named
+            base = m.start("who")
+            for tm in TOKEN.finditer(m.group("who")):
+                i = _index_at(toks, base + tm.start())
+                if i is not None and low[i] not in STOPWORDS:
+                    rule.setdefault(i, "title")
         # context after: "Jacobson, RN", "Hank Przybylo (son)"
         for i in range(n - 1):
             if low[i + 1] == "family" and gap(i) == " " and self._candidate(low[i]) \
@@ -237,8 +305,10 @@ class ClinicalNameRecognizer(EntityRecognizer):
                          or not lex.is_common(low[i])):
                 rule.setdefault(i, "relative")
             if low[i + 1] in ROLE_AFTER and _CONTEXT_GAP.fullmatch(gap(i)) and self._candidate(low[i]) \
-                    and ((mixed_case and toks[i][2][0].isupper()) or not lex.is_common(low[i])):
-                rule.setdefault(i, "role")
+                    and ((mixed_case and toks[i][2][0].isupper()) or not lex.is_common(low[i])
+                         or (gap(i) in (",", ", ") and _TITLECASE.fullmatch(toks[i][2]) is not None
+                             and lex.is_name(low[i]) and toks[i + 1][2].isupper())):
+                rule.setdefault(i, "role")  # "Jacobson, RN"; "Patt Younger,MD" even in a lower-case note
             # "Okafor aware", "KOWALCZYK NOTIFIED": someone told; not "team aware", "MICU aware"
             if low[i + 1] in INFORMED and gap(i) in (" ", "  ") and len(low[i]) >= 3 \
                     and self._candidate(low[i], mixed_case and toks[i][2][0].isupper()) \
@@ -253,6 +323,50 @@ class ClinicalNameRecognizer(EntityRecognizer):
                     and not lex.is_common(low[i + 1]) and not lex.is_clinical(low[i + 1]) \
                     and not lex.near_common(low[i + 1]):
                 rule.setdefault(i + 1, "role")
+        for i in range(n):
+            w, tok = low[i], toks[i][2]
+            rare = (len(w) >= 3 and w not in STOPWORDS and w not in _CUES and w not in NOT_NAMES
+                    and lex.is_name(w) and not lex.is_common(w) and not lex.is_clinical(w)
+                    and (not mixed_case or tok[0].isupper()))
+            if i in rule:
+                continue
+            listed = (len(w) >= 2 and lex.is_name(w) and w not in STOPWORDS and w not in _CUES
+                      and w not in NOT_NAMES and w not in KIN_STATES and w not in CLINICAL_WORDS
+                      and w not in lex.site.safe and w not in WHEN_WORDS and not w.endswith(("ed", "ing", "ly")))
+            if listed and self._acted(i, toks, low, text) and (
+                    (mixed_case and _TITLECASE.fullmatch(tok) and not lex.is_everyday(w)
+                     and (not lex.is_common(w) or w in lex.common_names or not (i == 0 or re.search(r"[.:;!?\n]\s*$", gap(i - 1)))))
+                    or (i >= 1 and low[i - 1] == "social" and re.fullmatch(r"[ \t]{0,2}[:-]+[ \t]{0,3}", gap(i - 1)))):
+                # "psych doctor Kamal phoned"; "social: weller visited" (what follows a social
+                # heading and acts is a visitor, even when the name is also a word)
+                rule[i] = "role"
+                continue
+            # "Kowal is family contact", "bunion is the health care proxy"
+            listed = listed and not lex.is_clinical(w)
+            if listed and i + 2 < n and low[i + 1] == "is" and gap(i) == " " and (
+                    (lex.is_name(w) and not lex.is_everyday(w)) or (mixed_case and tok[0].isupper())) \
+                    and re.match(r" (?:the |pt's |his |her |pts |patient's )?(?:family |health ?care )?"
+                                 r"(?:contact|proxy|hcp|spokesperson|spokesman|guardian|interpreter)\b",
+                                 text[toks[i + 1][1]:toks[i + 1][1] + 60], re.IGNORECASE):
+                rule[i] = "relative"
+                continue
+            if not rare or (i >= 1 and low[i - 1] in PLACE_BEFORE):
+                continue  # "nephew of towson visited": a place
+            # "bradberry called early", "Okafor phoned": a rare list name and an act of a person
+            if self._acted(i, toks, low, text):
+                rule[i] = "role"
+            # "spoke with lindqvist", "paged okafor", "per okafor": speech or a page before it
+            elif i >= 1 and gap(i - 1) in (" ", "  ") and (
+                    low[i - 1] in REACHED_BEFORE or low[i - 1] in AGENT_BEFORE
+                    or (low[i - 1] in ("with", "to") and i >= 2 and low[i - 2] in SPEECH_BEFORE)):
+                rule[i] = "role"
+            # two rare list names side by side: "consult with christner musial"; a misspelling
+            # may be one typo from a word, two in a row that are both surnames are a name
+            elif i + 1 < n and gap(i) == " " and len(low[i + 1]) >= 3 and low[i + 1] not in STOPWORDS \
+                    and low[i + 1] not in _CUES and lex.is_name(low[i + 1]) and not lex.is_common(low[i + 1]) \
+                    and not lex.is_clinical(low[i + 1]) and (not mixed_case or toks[i + 1][2][0].isupper()):
+                rule[i] = "joined"
+                rule.setdefault(i + 1, "joined")
         # a name once is a name throughout the note (not from the weakest rule)
         found = {low[i] for i, r in rule.items() if r != "capitalised" and len(low[i]) >= 3
                  and self._candidate(low[i])}
@@ -267,18 +381,23 @@ class ClinicalNameRecognizer(EntityRecognizer):
             for i in sorted(rule):
                 if rule[i] == "capitalised":
                     continue
+                js = []
                 if i + 1 < n and _LIST_GAP.fullmatch(gap(i)):
-                    j = i + 1
+                    js.append(i + 1)
                 elif i + 2 < n and low[i + 1] in ("and", "or") and gap(i) in (" ", ", ") and gap(i + 1) == " ":
-                    j = i + 2
-                else:
-                    continue
-                w, t = low[j], toks[j][2]
-                if j in rule or len(w) < 2 or not self._candidate(w, mixed_case and t[0].isupper()):
-                    continue
-                if (mixed_case and t[0].isupper()) or (not mixed_case and (w in lex.common_names or not lex.is_common(w))):
-                    rule[j] = "listed"
-                    changed = True
+                    js.append(i + 2)
+                # and backwards, across a title: "Ostrow and Drs Lindqvist and Okafor aware"
+                k = i - 1 if i >= 1 and low[i - 1] in TITLES and _TITLE_GAP.fullmatch(gap(i - 1)) else i
+                if k >= 2 and low[k - 1] in ("and", "or") and gap(k - 1) == " " and gap(k - 2) in (" ", ", ") \
+                        and rule[i] != "propagated":
+                    js.append(k - 2)
+                for j in js:
+                    w, t = low[j], toks[j][2]
+                    if j in rule or len(w) < 2 or not self._candidate(w, mixed_case and t[0].isupper()):
+                        continue
+                    if (mixed_case and t[0].isupper()) or (not mixed_case and (w in lex.common_names or not lex.is_common(w))):
+                        rule[j] = "listed"
+                        changed = True
         # join initials and list names next to a name ("Joyce Jacobson", "ROBERT V. DEGIORGIO")
         changed = True
         while changed:
@@ -310,7 +429,13 @@ class ClinicalNameRecognizer(EntityRecognizer):
                     # "Bernard Foley": an eponym after a first name, in a mixed-case note
                     surname = (mixed_case and j == i + 1 and low[i] in self.lex.first_names
                                and _TITLECASE.fullmatch(t) is not None and self.lex.is_name(w))
-                    if initial or wordlike or surname or titled:
+                    # "Yow Vosburgh arrived": a first name (even a word) capitalised before a name
+                    given = (mixed_case and j == i - 1 and low[j] in self.lex.first_names
+                             and _TITLECASE.fullmatch(t) is not None and not t.isupper()
+                             and rule[i] not in ("capitalised", "propagated") and toks[i][2][0].isupper()
+                             and w not in STOPWORDS and w not in _CUES and w not in NOT_NAMES
+                             and not self.lex.is_clinical(w) and g == " ")
+                    if initial or wordlike or surname or titled or given:
                         rule[j] = "joined"
                         changed = True
         return [(toks[i][0], toks[i][1], r) for i, r in sorted(rule.items())]
