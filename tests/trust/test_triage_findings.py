@@ -30,6 +30,12 @@ def test_the_shipped_table_parses_and_every_row_cites_a_source():
     ("What should we do if the toddler has a seizure at nursery?", "seizure", "hypothetical"),
     ("What are the signs of a non-blanching rash?", "rash_nonblanching", "asked"),
     ("Grandad's speech went slurred at lunch and he can't lift his right arm.", "speech_trouble", "present"),
+    ("Which carbon monoxide alarm brand lasts longest on one battery?", "carbon_monoxide", "asked"),
+    ("Can you explain the difference between heatstroke and heat exhaustion?", "heat_stroke", "asked"),
+    ("Back in March I thought I was having a heart attack; it was reflux.", "named_emergency", "historical"),
+    ("She told me she isn't thinking about hurting herself.", "suicidal", "negated"),
+    ("Asking for when the kids are older: what does a meningitis rash look like under a glass test?", "rash_nonblanching", "hypothetical"),
+    ("I was chopping wood without gloves and something flew into my eye", "eye_emergency", "present"),
 ])
 def test_assertion_of_a_finding(text, concept, assertion):
     assert concepts(text)[concept] == assertion
@@ -54,6 +60,15 @@ def test_recent_ago_is_present_not_history():
     ("ten puffs of my blue inhaler and it's still not helping, I'm so tight", "asthma_not_helping"),
     ("I had my baby a week ago and now I'm soaking a pad every hour", "postpartum_danger"),
     ("my son has sickle cell and has a temperature of 38.5 tonight", "sickle_cell_crisis"),
+    ("on warfarin and my pee has gone pink, plus bruises I can't explain", "anticoagulant_bleeding"),
+    ("woke up to find a bat flying around our bedroom", "rabies_exposure"),
+    ("my 2 year old got into the dishwasher pods and swallowed one", "child_swallowed"),
+    ("I'm 10 weeks pregnant and can't keep any fluids down", "pregnancy_fluids"),
+    ("Dad's 82 and since this morning he's muddled and not making sense", "confusion_older"),
+    ("there's a bead stuck up my son's nose", "object_in_nose_ear"),
+    ("the home machine says 196/122 twice", "bp_very_high"),
+    ("my cast is on and the pain keeps getting worse, my fingers are tingling", "cast_problem"),
+    ("the pain began around my belly button and has now moved to the lower right", "appendicitis_pattern"),
 ])
 def test_rows_fire_on_present_findings(text, row):
     assert row in rows(text)
@@ -69,6 +84,11 @@ def test_rows_fire_on_present_findings(text, row):
     "How common is aortic dissection in people with Marfan syndrome?",
     "I fell off my bike last month; the knee is fine now and I can walk normally.",
     "I had chemo ten years ago and now I have a fever of 38.5",  # an old context fact does not hold
+    "How do I get a fit note from my GP after a week off?",  # a UK sick note, not a seizure
+    "Hay fever is awful this week, my eyes are streaming",
+    "Woke up with a stiff neck after a night on the sofa, no temperature",
+    "I nearly had a heart attack when I opened the gas bill",
+    "Our shop is bleeding money this year and I can't sleep",
 ])
 def test_no_row_without_a_present_red_flag(text):
     assert rows(text) == []
@@ -82,6 +102,7 @@ def test_age_band_needs_the_age():
 @pytest.mark.parametrize("text,months", [
     ("my 6-week-old son", 6 * 12 / 52), ("I'm 47 and diabetic", 47 * 12), ("a 3 month old baby", 3.0),
     ("our newborn", 0.5), ("no age here", None),
+    ("Mum's 86 and confused", 86 * 12), ("my son (24) hasn't slept", 24 * 12),
 ])
 def test_age_in_months(text, months):
     got = age_in_months(text)
@@ -106,48 +127,3 @@ def test_a_bad_table_names_the_file_and_the_row(tmp_path):
     p.write_text('[concept.a]\npatterns = ["x"]\n[[row]]\nid = "r2"\nlevel = "urgent"\nall = ["b"]\n')
     with pytest.raises(ValueError, match=r"unknown concept 'b'"):
         Table.load(p)
-
-
-@pytest.mark.parametrize("text,concept,assertion", [
-    ("Which carbon monoxide alarm brand lasts longest on one battery?", "carbon_monoxide", "asked"),
-    ("Can you explain the difference between heatstroke and heat exhaustion?", "heat_stroke", "asked"),
-    ("Back in March I thought I was having a heart attack; it was reflux.", "named_emergency", "historical"),
-    ("She told me she isn't thinking about hurting herself.", "suicidal", "negated"),
-    ("Asking for when the kids are older: what does a meningitis rash look like under a glass test?", "rash_nonblanching", "hypothetical"),
-    ("I was chopping wood without gloves and something flew into my eye", "eye_emergency", "present"),
-])
-def test_assertion_of_terms_past_denials_and_later(text, concept, assertion):
-    """A device or test named by a finding, a past month, a denied thought, a 'for when', and a
-    denial that does not cross 'and'."""
-    assert concepts(text)[concept] == assertion
-
-
-@pytest.mark.parametrize("text,row", [
-    ("on warfarin and my pee has gone pink, plus bruises I can't explain", "anticoagulant_bleeding"),
-    ("woke up to find a bat flying around our bedroom", "rabies_exposure"),
-    ("my 2 year old got into the dishwasher pods and swallowed one", "child_swallowed"),
-    ("I'm 10 weeks pregnant and can't keep any fluids down", "pregnancy_fluids"),
-    ("Dad's 82 and since this morning he's muddled and not making sense", "confusion_older"),
-    ("there's a bead stuck up my son's nose", "object_in_nose_ear"),
-    ("the home machine says 196/122 twice", "bp_very_high"),
-    ("my cast is on and the pain keeps getting worse, my fingers are tingling", "cast_problem"),
-    ("the pain began around my belly button and has now moved to the lower right", "appendicitis_pattern"),
-])
-def test_rows_added_from_public_guidance(text, row):
-    assert row in rows(text)
-
-
-@pytest.mark.parametrize("text", [
-    "How do I get a fit note from my GP after a week off?",  # a UK sick note, not a seizure
-    "Hay fever is awful this week, my eyes are streaming",
-    "Woke up with a stiff neck after a night on the sofa, no temperature",
-    "I nearly had a heart attack when I opened the gas bill",
-    "Our shop is bleeding money this year and I can't sleep",
-])
-def test_no_row_for_figures_of_speech_and_lone_stiff_necks(text):
-    assert rows(text) == []
-
-
-@pytest.mark.parametrize("text,months", [("Mum's 86 and confused", 86 * 12), ("my son (24) hasn't slept", 24 * 12)])
-def test_age_of_a_named_relative(text, months):
-    assert age_in_months(text) == pytest.approx(months)
