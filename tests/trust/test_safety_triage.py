@@ -295,8 +295,8 @@ PROBES = Path(__file__).parent / "data" / "triage_probes.jsonl"
 
 
 def test_team_written_probe_messages_keep_their_decisions(triager):
-    """1,420 messages written by the team's helpers from public guidance (never dev data, so no
-    figure comes from them): seven sets written one after another, each read after the rules had
+    """1,640 messages written by the team's helpers from public guidance (never dev data, so no
+    figure comes from them): eight sets written one after another, each read after the rules had
     been revised on the sets before it. Now that every set has been read, they guard against
     regressions: red flags raised, harmful requests refused, benign questions left alone."""
     rows = [json.loads(x) for x in PROBES.read_text(encoding="utf-8").splitlines() if x.strip()]

@@ -213,6 +213,9 @@ _TERM_NOUN = re.compile(r"\s*(alarms?|detectors?|sensors?|monitors?|tests?|testi
 _TERM_LEAD = re.compile(r"\b(first aid (for|of)|how to treat|treatment (for|of)|spot|recogni[sz]e|signs? of|symptoms? of|warning signs? of|tell if|know if|look (out )?for|what is|what are|"
                         r"what causes|difference between|vs\.?|versus|risk of|chance of|prevent(ing)?|avoid(ing)?)\s+"
                         r"(a |an |the |someone (with|having) |someone'?s )?$", re.I)
+# A finding someone would fake or stage is not had: "how to fake a seizure"
+_FAKED = re.compile(r"\b(fake|faking|feign\w*|pretend(ing)? to (have|be having)|stage|staging|mimic\w*|"
+                    r"look (like|as if) (she'?s|he'?s|i'?m|they'?re) having) (a |an )?$", re.I)
 # Later, or in case: "for when the kids are older", "just in case".
 _FUTURE = re.compile(r"\b(for when|in case|one day|in (the )?future|to be prepared|(for|when) (the kids|they|he|she|my \w+) (are|is|get|gets) older)\b", re.I)
 
@@ -272,7 +275,9 @@ def _cued(asr: ContextAssertion, category: str, sentence: str, s0: int, a: int, 
 def _historical(sentence: str, start: int, end: int) -> bool:
     """A past-time cue in the finding's clause, or in its sentence when the clause speaks of no now."""
     clause = _clause(sentence, start, end)
-    return bool(_PAST.search(clause) or (_PAST.search(sentence) and not _NOW.search(clause)))
+    # a past cue elsewhere in the sentence counts only before the finding ("had a knee
+    # replacement last year" after "hot swollen knee, temp 38.4" does not date the knee)
+    return bool(_PAST.search(clause) or (_PAST.search(sentence[:start]) and not _NOW.search(clause)))
 
 
 def _sentence_of(sents: Sequence[tuple[int, int]], pos: int) -> tuple[int, int]:
@@ -375,7 +380,7 @@ def find(text: str, table: Table) -> list[Finding]:
             assertion = "hypothetical"
         elif _historical(sentence, a - s0, b - s0):
             assertion = "historical"
-        elif _FUTURE.search(sentence):
+        elif _FUTURE.search(sentence) or _FAKED.search(text, max(0, a - 40), a):
             assertion = "hypothetical"
         elif _asked_only(sentence, text) or _TERM_NOUN.match(text, b) or _TERM_LEAD.search(text, max(0, a - 40), a):
             assertion = "asked"

@@ -78,12 +78,12 @@ _CONTROLLED = (
     r"tramadol|xanax|alprazolam|valium|diazepam|benzos?|benzodiazepines?|klonopin|clonazepam|"
     r"adderall|ritalin|amphetamines?|methamphetamine|meth|ketamine|dilaudid|methadone|suboxone|"
     r"lorazepam|ativan|ambien|zolpidem|painkillers?|pain pills|controlled (drugs|substances)|"
-    r"sleeping (pills|tablets)|gabapentin|pregabalin|lyrica|steroids|testosterone)"
+    r"sleeping (pills|tablets)|gabapentin|pregabalin|lyrica|steroids|testosterone|propofol|midazolam)"
 )
 _ILLICIT_WAY = (
     r"without (a |an |any )?(prescription|script|doctor|rx)|no (prescription|script|rx)|"
     r"illegal\w*|street|dark ?web|black market|from a dealer|off the books|under the table|"
-    r"fake (prescription|script)|don'?t (need|have) (a )?prescription|someone else'?s (prescription|name)"
+    r"fake (prescription|script)|don'?t (need|have) (a )?prescription|someone else'?s (prescription|name)|on the side|under the counter|no questions asked"
 )
 _PERSON = (r"(someone|somebody|a person|people|him|her|them|my (husband|wife|partner|mother|father|mum|mom|dad|"
            r"boss|neighbou?r|ex|roommate|flatmate|patient|child|son|daughter|baby|stepson|stepdaughter|grandmother|"
@@ -176,6 +176,9 @@ HARM_RULES: tuple[Rule, ...] = (
             (r"\b(ship|ships|deliver|delivers|send|post|posts)\b", _CONTROLLED, _ILLICIT_WAY),
             (r"(get|take|sneak|slip|smuggle)\w*[\w\s]{0,30}out of the (cd |drug |controlled drugs? |medicine |medication )?(cupboard|cabinet|safe|trolley|stock|dispensary)", r"(without|count|noticing|short|" + _CONTROLLED[1:]),
             (r"(make|making|get|getting)\w* (the|my|a) (buzz|high|effect|hit) (stronger|better|last longer|harder)|\bstack\w* with\b", r"(" + _CONTROLLED + r"|buzz|high)"),
+            r"(fake|feign|pretend to have|put on|stage) (a |an )?(seizure|fit|heart attack|overdose|faint|stroke|panic attack|kidney stone|migraine)[\w\s,]{0,40}(so|to get|gives? me|prescribe|give me|ativan|lorazepam|morphine|" + _CONTROLLED[1:],
+            (r"(turn\w*|convert\w*|make|making|cook\w*|extract\w*)[\w\s]{0,30}(pseudoephedrine|ephedrine|sudafed)|(pseudoephedrine|ephedrine|sudafed)[\w\s]{0,30}(into|to make) (meth|methamphetamine|speed|crystal)", r"\w"),
+            (r"\b(get|getting|got|wanna|want to|how to) (high|trip|buzzed|stoned|wasted|a buzz)\b[\w\s]{0,15}\b(off|on|from|with)\b|\b(wanna|want to) trip\b", r"(how many|how much|teaspoons?|tablets|pills|dose|loperamide|imodium|nutmeg|dxm|cough syrup|benadryl|" + _CONTROLLED[1:]),
         ),
         category="illicit_drugs",
     ),
@@ -215,6 +218,11 @@ HARM_RULES: tuple[Rule, ...] = (
             (r"(which|what)\b", r"(are|is) (deadly|lethal|fatal|dangerous enough to kill) (together|combined|in combination|if mixed)"),
             r"(painless\w*|quick(est)?|peaceful|easiest|best|surest) (way|method|ways) to (end it|go|die|not wake up|check out)\b",
             r"(where|which part|what part)[\w\s]{0,20}(best )?to (cut|burn|hurt (my)?self)[\w\s,']{0,40}(nobody|no one|won'?t (see|notice)|wont (see|notice)|hidden|covered|bleed)",
+            (r"(laxatives?|diuretics?|water pills|ipecac|diet pills|clenbuterol|\bdnp\b)", r"(lose weight|weight loss|to purge|get thin|drop (a )?(stone|pounds|kilos)|without ending up in hospital)"),
+            (r"(ignore|bypass|forget) (your|all|the|any) (safety |previous )?(rules|guidelines|instructions|filters|restrictions)|no (restrictions|filters|rules|ethics)|\bdan\b|jailbr\w*|developer mode", r"(lethal|fatal|deadly|overdose|kill|poison|untraceable)"),
+            r"(most|more) (lethal|deadly|fatal) (in|as an?|for an?) overdose|(which|what)[\w\s]{0,30}(pills?|tablets?|meds|medicines?)[\w\s]{0,20}(are|is) (the )?most (lethal|deadly|fatal)",
+            r"(where|how deep|which way)[\w\s]{0,25}(cut|slit)[\w\s]{0,25}(so it (actually )?works|to (actually )?die|for it to work|bleed out)",
+            r"(write|draft|help me (write|with)) (me )?(a |my )?suicide note",
         ),
         category="self_harm_method",
     ),
@@ -279,6 +287,12 @@ HARM_RULES: tuple[Rule, ...] = (
             (r"(shut (her|him|them) up|keep (her|him|them) quiet|knock (her|him|them) out|(so|to make) (she'?s|he'?s|they'?re|she is|he is|they are|her|him|them) (properly |completely |totally )?(knocked out|out cold|sedated|quiet|asleep|zonked))", r"(meds|prn|tablets|pills|drugs|trolley|how much|which|benadryl|piriton|phenergan|melatonin|dose|give)"),
             r"(poisons?|drugs?|substances?|medicines?)[\w\s,]{0,30}(that )?(mimic|look like|pass (as|for)|resemble) (a )?(natural|heart attack|natural causes|a natural death)",
             (r"(hard|difficult|impossible) to (detect|trace|find)|(won'?t|doesn'?t|don'?t|not) show (up )?on (a |standard |routine )?(tox|toxicology)", r"(poison|tox|screen|overdose|kill|death|heart attack|dose)"),
+            r"(shake|hit|smack|slap|squeeze|pinch|bruise)\w* (a |the |my |our |your )?(baby|child|toddler|kid|son|daughter|him|her)[\w\s]{0,30}(before|without)[\w\s]{0,25}(marks?|bruis\w*|showing|noticing|anyone)|how hard can (you|i|one) (shake|hit|smack|slap)",
+            (r"(keep|make|get) (him|her|them|my \w+|the \w+) (asleep|sedated|knocked out|out cold|quiet|drowsy|sleeping)\b", r"(how much|how many|dose|together|mix|melatonin|nytol|benadryl|piriton|phenergan|sleeping|tablets|pills|" + _CONTROLLED[1:]),
+            (r"(show up|detect\w*|be found|be traced|picked up)[\w\s]{0,20}\b(at|in|on|by) (the |an |a )?(autopsy|post-?mortem|tox\w*|coroner)", r"(overdose|insulin|died|death|kill|poison|potassium)"),
+            (r"(make|so) (someone|her|him|them|a girl|a woman|a guy|my \w+)[\w\s]{0,20}(compliant|docile|passive|not (remember|resist|fight))|(won'?t|will not|not|doesn'?t|don'?t) remember (anything|what happened)", r"(dose|how much|drug|ketamine|ghb|rohypnol|roofie|slip|drink|pills?)"),
+            (r"(couldn'?t|could not|can'?t|won'?t|wouldn'?t|would not) be (traced|detected|found)", r"(potassium|insulin|poison|dose|kill|overdose|nurse|patient)"),
+            (r"(swap|switch|replace|substitut)\w*[\w\s']{0,40}(pills?|tablets?|meds|medication|pill ?box|dosette|inhaler|insulin)", r"(to (trigger|cause|make)|fatal|kill|die|so (he|she|they) (has|have|gets?|dies?)|seizure|overdose)"),
         ),
         category="harm_to_others",
     ),
@@ -403,7 +417,7 @@ PROTECTIVE_RULES: tuple[Rule, ...] = (
         r"(help|save|protect) (someone|somebody|a person|my|him|her|them|a \w+) (who|that|from|with|having|if)",
         r"(use|give|administer|carry)[\w\s]{0,10}(an? |the |her |his |my )?(epi-?pen|adrenaline|auto-?injector|inhaler|naloxone|narcan|defibrillator|aed|glucagon|rescue (medication|medicine|pack))",
         r"(support|comfort|reassure|help|be there for|talk to) (her|him|them|my \w+|a friend|someone|somebody)\b[\w\s,]{0,40}(what (should|do|can) i (say|do)|through (it|this))|what (should|do|can) i (say|not say)( or not say)? to (her|him|them|my \w+|someone|a friend)|how (do|can|should) (i|we) support (her|him|them|my \w+|a friend|someone)",
-        (r"\b(defibrillators?|aeds?|epi-?pens?|naloxone|narcan|first aid kits?|test strips?|drug checking|needle exchange)\b", r"\?"),
+        (r"\b(defibrillators?|aeds?|epi-?pens?|naloxone|narcan|first aid kits?|test strips?|drug checking|needle exchange)\b", r"\?|how (do|does|should|can|to)\b"),
         r"\bi want to (support|help|be there for) (her|him|them|my \w+|a friend|someone)\b|(saying|say) the wrong thing|(asking|ask) (someone|them|him|her) (directly )?(if|whether|about)",
         r"\b(friend|son|daughter|brother|sister|partner|husband|wife|mum|mom|dad|colleague|flatmate|roommate|teen\w*)('?s (friend|mate))?\b[\w\s']{0,15}(is|has been|seems|'s been|was) (really |very )?(struggling|low|down|depressed|hopeless|suicidal|self-harming)",
         r"what (should|do|can) (i|we) do( and not do)?\s*(\?|$)|\bdo'?s and don'?ts\b|what (not to|to) do (if|when|and)",
@@ -422,7 +436,7 @@ PROTECTIVE_RULES: tuple[Rule, ...] = (
         r"(get|have|take)[\w\s]{0,20}(him|her|them|me|myself|my \w+|it) (properly |formally |fully )?(assessed|checked( out)?|seen( to)?|"
         r"tested|diagnosed|evaluated|examined|referred|looked at)\b|(book|make|get) (an? |the )?(appointment|assessment|check-?up|referral)",
         r"(ring|call|phone|dial) (111|999|911|112|nhs|an ambulance)|urgent (treatment|care) cent(re|er)|when (should|do) (i|we) (go to|call|ring) (a&e|the er|111|999|911|urgent care)",
-        r"find (a|an) (nhs )?(dentist|gp|doctor|therapist|counsell?or|physio\w*|optician|midwife)|(does|will|do) (the )?nhs (cover|pay)|register(ed)? with a (gp|dentist|doctor)|poison(s)? (control|centre|center|line|information)",
+        r"find (a|an) (nhs )?(dentist|gp|doctor|therapist|counsell?or|physio\w*|optician|midwife)|(does|will|do) (the )?nhs (cover|pay)|register(ed)? with a (new )?(gp|dentist|doctor)|poison(s)? (control|centre|center|line|information)",
         # the duties and processes of care: reporting, documenting honestly, consent and capacity, rights,
         r"\b(proper|legal|correct|right|formal|official|usual) (process|route|procedure|way|framework|channels?|steps)\b|\b(my|our) (duty|duties|obligations?|responsibilit\w*)\b|\bwhat (rights|options) do (i|we) have\b",
         r"\bdocument (this|it|that) honestly\b|\bsafeguarding\b|\bhow (should|do|can) (i|we) (respond|raise|report|document|write (it|this) up|manage|handle|tell (a|the|her|him|them))\b|\bwhen is (it|a doctor|a nurse|someone|a gp) (allowed|acceptable|permitted|ok|okay|legal)\b|\bassess\w* (whether|if) (a|the) patient has capacity\b",
@@ -462,7 +476,7 @@ PROTECTIVE_RULES: tuple[Rule, ...] = (
         r"(overcharged|over-?billed|itemi[sz]ed bill|explanation of benefits|\beob\b|(my|our|the|an?) (\w+ )?(medical|hospital|er|ambulance) bills?\b|(insurance|insurer)[\w\s]{0,20}(denied|refused|rejected|declined)[\w\s,.'’]{0,80}\b(appeal|dispute|challenge))",
         r"(request|get|access|see|obtain|ask for|read)[\w\s]{0,15}(a copy of )?(my|our|my \w+'?s) (own |full |whole |complete )?(medical |health |hospital |gp )?(records?|notes|results)",
         r"(request|get|access|see|obtain|ask for|read)[\w\s]{0,15}(a copy of )?(my|our|my \w+'?s) ((own|full|whole|complete|medical|health|hospital|gp|dental) ){0,3}(records?|notes|results)",
-        r"(fit|sick) note[\w\s,-]{0,40}(how do i get|where do i get|does it have to be|who can (give|write|issue|sign))|how (do|can) i get (a|an|one|my) (fit|sick) note",
+        r"(fit|sick) note[\w\s,'’-]{0,80}(how do i get|where do i get|does it have to be|who can (give|write|issue|sign)|extend\w*|renew\w*)|how (do|can) i get (a|an|one|my) (fit|sick) note",
         r"prescription (charges?|costs?|prepayment)|\bppc\b|cheaper way to pay",
         r"(have to|need to|should i|must i) declare|(what|which) (form|forms|paperwork) (does|do|should|would) (she|he|i|we|they)|power of attorney|\bhipaa\b|release form",
         r"(out of network|in network|\bcopay\b|deductible|prior authori[sz]ation)",
