@@ -1,38 +1,135 @@
-"""The Ray runner: a pool of worker actors, each building the job's model once, runs the pure step
-on the units; the driver commits the results in input order as they come (a bounded window of
-units in flight, so a corpus never has to fit in memory).
+"""The Ray runner: Ray Data over the job's pure step, one model per worker, the commit in order.
 
-Without an address a local Ray cluster starts for the run and stops after it. A worker killed
-mid-unit is restarted and its units run again (the step is pure: nothing is written twice); if
-workers keep dying the run stops with what it committed kept, and the next run resumes.
+The pending units are the rows of a Ray Data dataset (`ray.data.range` over their positions, in
+shards of `shard` rows). `map_batches` runs `_Step`, a callable class, on an actor pool
+(`concurrency=workers`, one CPU each): each actor builds the job's function once (the model stays
+loaded) and maps a shard's payloads. The output is read in input order
+(`execution_options.preserve_order`) and handed to the job's own `commit(results)`, so the local
+and the Ray runner write the same bytes and resume from the same ledger.
+
+Streaming: the payloads never all sit in memory. The driver reads a unit's payload (`job.payload`,
+in unit order, once each) only when the commit step is within a window of shards of it, and hands
+it to a small `_Feed` actor; a shard's actor fetches its payloads from there. The feed drops a
+payload once the driver has taken its result.
+
+A worker killed mid-shard: its actor is restarted (the model built again) and Ray Data reruns the
+shard's task on it. The step is pure and nothing is written until the driver commits the result in
+order, so no record is written twice. If workers keep dying (`RESTARTS` per actor) the run stops
+with what it committed kept, and the next run resumes from the job's ledger.
+
+Without an address a local Ray cluster starts for the run and stops after it.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import time
-from collections import deque
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from medllm.runners.base import Job, RunStats
 
 R = TypeVar("R")
 
-WINDOW_PER_WORKER = 4  # units queued per worker: keeps workers busy while the driver commits
-RESTARTS = 3  # per worker, before a run gives up (resumable)
+SHARD_MAX = 16  # units per shard (one Ray Data batch): fewer tasks, but more redone after a kill
+WINDOW_SHARDS = 4  # shards per worker read ahead of the commit step (payloads in the feed)
+RESTARTS = 3  # per worker actor, and retries per shard, before a run gives up (resumable)
 
 
-class _Worker:
-    """One Ray actor: builds the job's function once (the model stays loaded), then maps payloads."""
+class _Feed:
+    """The driver's payloads for the shards in flight, and the workers' process ids.
 
-    def __init__(self, spec: Any) -> None:
+    An async actor: `take` waits until the driver has put a shard's payloads (a shard is read only
+    when the commit step is near it). Payloads stay until the driver `release`s them, so a shard
+    rerun after its worker died finds them again."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self._payloads: dict[int, Any] = {}
+        self._cond = asyncio.Condition()
+        self._pids: dict[str, int] = {}  # actor id -> pid of its current process
+        self._ready: list[float] = []  # time.time() when each worker process had built its model
+
+    async def put(self, items: list[tuple[int, Any]]) -> None:
+        async with self._cond:
+            self._payloads.update(items)
+            self._cond.notify_all()
+
+    async def take(self, ids: list[int]) -> list[Any]:
+        async with self._cond:
+            await self._cond.wait_for(lambda: all(i in self._payloads for i in ids))
+            return [self._payloads[i] for i in ids]
+
+    def release(self, below: int) -> None:
+        for i in [i for i in self._payloads if i < below]:
+            del self._payloads[i]
+
+    def register(self, actor_id: str, pid: int) -> None:
+        self._pids[actor_id] = pid
+        self._ready.append(time.time())
+
+    def pids(self) -> list[int]:
+        return list(self._pids.values())
+
+    def ready_times(self) -> list[float]:
+        return list(self._ready)
+
+
+def _positions(total: int, shard: int) -> Any:
+    """A Ray Data datasource of the positions 0..total-1 (column `id`), one block per shard of
+    `shard` rows. Its read tasks take no CPU: the workers hold the cluster's CPUs, and a read that
+    waited for one would wait forever."""
+    import numpy as np
+    import pyarrow as pa
+    from ray.data.block import BlockMetadata
+    from ray.data.datasource import Datasource, ReadTask
+
+    per_task = shard * 256  # positions per read task (one block per shard)
+
+    def blocks(start: int, stop: int) -> Iterator[Any]:
+        for a in range(start, stop, shard):
+            yield pa.table({"id": np.arange(a, min(a + shard, stop), dtype=np.int64)})
+
+    class Positions(Datasource):
+        def estimate_inmemory_data_size(self) -> int:
+            return 8 * total
+
+        def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
+                           data_context: Any = None) -> list[Any]:
+            tasks = []
+            for start in range(0, total, per_task):
+                stop = min(total, start + per_task)
+                meta = BlockMetadata(num_rows=stop - start, size_bytes=8 * (stop - start), input_files=None,
+                                     exec_stats=None)
+                tasks.append(ReadTask(lambda a=start, b=stop: blocks(a, b), meta,
+                                      per_task_row_limit=per_task_row_limit))
+            return tasks
+
+    return Positions()
+
+
+class _Step:
+    """Ray Data's callable class: one per worker actor; builds the job's function once."""
+
+    def __init__(self, spec: Any, feed: Any) -> None:
+        import ray
+
         self._fn = spec.build()
+        self._feed = feed
+        ray.get(feed.register.remote(ray.get_runtime_context().get_actor_id(), os.getpid()))
 
-    def ready(self) -> int:
-        return os.getpid()
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        import numpy as np
+        import ray
 
-    def run(self, payload: Any) -> Any:
-        return self._fn(payload)
+        ids = [int(i) for i in batch["id"]]
+        payloads = ray.get(self._feed.take.remote(ids))
+        # pickled here, unpickled in the driver: a job's result is any picklable object
+        out = [pickle.dumps(None if p is None else self._fn(p), protocol=5) for p in payloads]
+        return {"id": np.asarray(ids, dtype=np.int64), "out": np.asarray(out, dtype=object)}
 
 
 class RayRunner:
@@ -52,8 +149,21 @@ class RayRunner:
         self.address = address
         self.workers = workers
         self.last: RunStats[Any] | None = None
-        self.actors: list[Any] = []  # the live worker actors during a run
-        self.worker_pids: list[int] = []  # their process ids (the benchmark kills one mid-run)
+        self._feed: Any = None  # the run's `_Feed` actor, while a run is on
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """The process ids of the run's worker actors that have built their model (a restarted
+        actor's new process replaces its old one); [] outside a run. The benchmark kills one."""
+        import ray
+
+        feed = self._feed
+        if feed is None:
+            return []
+        try:
+            return ray.get(feed.pids.remote(), timeout=30)
+        except Exception:  # noqa: BLE001 - the run ended meanwhile
+            return []
 
     def _start(self) -> bool:
         """Connect to (or start) a cluster; True when this run started it (and must stop it)."""
@@ -74,59 +184,106 @@ class RayRunner:
     def run(self, job: Job[Any, Any, Any, R]) -> R:
         import ray
 
-        t0 = time.perf_counter()
+        t0, wall0 = time.perf_counter(), time.time()
         started = self._start()
         try:
             n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
             stats: RunStats[Any] = RunStats(runner=self.name, workers=n)
             self.last = stats
-            units = list(job.units())
-            if not units:  # nothing left to do: the commit step only gathers the earlier totals
+            units = job.units()
+            if not len(units):  # nothing left to do: the commit step only gathers the earlier totals
                 report = job.commit(lambda _u: None)
                 stats.wall_seconds = time.perf_counter() - t0
                 return report
-            spec = job.worker_spec()
-            actor_cls = ray.remote(num_cpus=1, max_restarts=RESTARTS, max_task_retries=RESTARTS)(_Worker)
-            self.actors = [actor_cls.remote(spec) for _ in range(min(n, len(units)))]
-            self.worker_pids = ray.get([a.ready.remote() for a in self.actors])  # models loaded
-            stats.startup_seconds = time.perf_counter() - t0
-            window = WINDOW_PER_WORKER * len(self.actors)
-            queue: deque[tuple[str, Any]] = deque()  # (unit key, object ref), in unit order
-            todo = iter(units)
-            rr = 0
-
-            def top_up() -> None:
-                nonlocal rr
-                while len(queue) < window:
-                    unit = next(todo, None)
-                    if unit is None:
-                        return
-                    payload = job.payload(unit)
-                    if payload is None:
-                        continue  # unreadable: the commit step reports it
-                    queue.append((job.key(unit), self.actors[rr % len(self.actors)].run.remote(payload)))
-                    rr += 1
-                    stats.units_sent += 1
-
-            def results(unit: Any) -> Any:
-                key = job.key(unit)
-                top_up()
-                while queue:
-                    k, ref = queue.popleft()
-                    top_up()
-                    if k == key:
-                        return ray.get(ref)
-                return None  # not sent (unreadable, or not among units()): the job does it itself
-
-            report = job.commit(results)
+            self._feed = ray.remote(num_cpus=0, max_concurrency=64)(_Feed).remote()
+            rows, close = self._rows(job, units, n, stats)
+            try:
+                report = job.commit(rows)
+            finally:
+                close()  # stops the dataset's execution (its actors) if the commit left rows unread
             stats.wall_seconds = time.perf_counter() - t0
+            ready = ray.get(self._feed.ready_times.remote())[:n]
+            stats.startup_seconds = max(0.0, (max(ready) if ready else wall0) - wall0)
             return report
         finally:
-            for a in self.actors:
+            if self._feed is not None:
                 try:
-                    ray.kill(a)
+                    ray.kill(self._feed)
                 except Exception:  # noqa: BLE001 - already gone
                     pass
-            self.actors = []
+                self._feed = None
             if started:
                 ray.shutdown()
+
+    def _rows(self, job: Job[Any, Any, Any, Any], units: Any, n: int,
+              stats: RunStats[Any]) -> tuple[Callable[[Any], Any], Callable[[], None]]:
+        """The commit step's `results` (a unit's worker output, read from the dataset in order), and
+        a function that stops the dataset's execution."""
+        import ray
+        import ray.data
+
+        total = len(units)
+        shard = max(1, min(SHARD_MAX, total // (n * WINDOW_SHARDS)))
+        window = shard * n * WINDOW_SHARDS
+        keys: dict[int, str] = {}  # position -> key, for the positions read and not yet taken
+        fed = 0  # positions whose payload is in the feed
+        feed = self._feed
+
+        def top_up(upto: int) -> None:
+            """Feed the payloads up to position `upto` (rounded up to a whole shard)."""
+            nonlocal fed
+            upto = min(total, -(-upto // shard) * shard)
+            batch: list[tuple[int, Any]] = []
+            while fed < upto:
+                unit = units[fed]
+                payload = job.payload(unit)
+                keys[fed] = job.key(unit)
+                if payload is not None:  # unreadable: the row carries None, the commit step reports it
+                    stats.units_sent += 1
+                batch.append((fed, payload))
+                fed += 1
+            if batch:
+                ray.get(feed.put.remote(batch))
+
+        ctx = ray.data.DataContext.get_current()
+        saved = (ctx.execution_options.preserve_order, ctx.enable_progress_bars, ctx.print_on_execution_start)
+        try:  # the dataset keeps a copy of the context it was made under: ours is put back after
+            ctx.execution_options.preserve_order = True  # rows come out in input order
+            ctx.enable_progress_bars = False
+            ctx.print_on_execution_start = False
+            with warnings.catch_warnings():
+                # Ray 2.60 deprecates passing actor options such as max_restarts through
+                # map_batches (named ones replace them by 2.64; the `ray` extra pins 2.60); without
+                # them a worker that always dies would be restarted forever
+                warnings.simplefilter("ignore", DeprecationWarning)
+                ds = ray.data.read_datasource(_positions(total, shard), num_cpus=0, concurrency=1).map_batches(
+                    _Step, fn_constructor_args=(job.worker_spec(), feed), batch_size=shard, concurrency=n,
+                    num_cpus=1, batch_format="numpy", max_restarts=RESTARTS, max_task_retries=RESTARTS)
+        finally:
+            (ctx.execution_options.preserve_order, ctx.enable_progress_bars, ctx.print_on_execution_start) = saved
+        out: Iterator[dict[str, Any]] | None = None
+        taken = 0  # positions read from the output
+
+        def results(unit: Any) -> Any:
+            nonlocal out, taken
+            key = job.key(unit)
+            while taken < total:
+                top_up(taken + window)  # the next row's shard, and the window after it, are fed
+                if out is None:
+                    out = iter(ds.iter_rows())
+                row = next(out)
+                pos = int(row["id"])
+                if pos != taken:
+                    raise RuntimeError(f"ray: row {pos} came out of order (expected {taken})")
+                taken += 1
+                if taken % shard == 0 or taken == total:
+                    feed.release.remote(taken)
+                if keys.pop(pos) == key:
+                    return pickle.loads(row["out"])
+            return None  # not among the units sent: the job does it itself
+
+        def close() -> None:
+            if out is not None:
+                getattr(out, "close", lambda: None)()
+
+        return results, close
