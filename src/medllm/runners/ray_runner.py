@@ -22,8 +22,8 @@ Without an address a local Ray cluster starts for the run and stops after it.
 
 from __future__ import annotations
 
+import logging
 import os
-import pickle
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -34,6 +34,7 @@ from medllm.runners.base import Job, RunStats
 R = TypeVar("R")
 
 SHARD_MAX = 16  # units per shard (one Ray Data batch): fewer tasks, but more redone after a kill
+MAX_SHARDS = 20_000  # read tasks in one run (each is a small object in the driver)
 WINDOW_SHARDS = 4  # shards per worker read ahead of the commit step (payloads in the feed)
 RESTARTS = 3  # per worker actor, and retries per shard, before a run gives up (resumable)
 
@@ -78,37 +79,38 @@ class _Feed:
         return list(self._ready)
 
 
-def _positions(total: int, shard: int) -> Any:
-    """A Ray Data datasource of the positions 0..total-1 (column `id`), one block per shard of
-    `shard` rows. Its read tasks take no CPU: the workers hold the cluster's CPUs, and a read that
-    waited for one would wait forever."""
+def _shards(total: int, shard: int, feed: Any) -> Any:
+    """A Ray Data datasource of the pending units' payloads: one read task, and one block, per
+    shard of `shard` positions, with columns `id` (the position) and `payload` (pickled). A read
+    task waits in the feed until the driver has put its shard's payloads: it is a read that waits
+    for the commit step, never a worker, so a worker never holds its CPU idle. Its tasks take no
+    CPU (the workers hold the cluster's CPUs; a read that waited for one would wait forever) and
+    run one at a time, in order."""
     import numpy as np
     import pyarrow as pa
+    import ray
     from ray.data.block import BlockMetadata
     from ray.data.datasource import Datasource, ReadTask
 
-    per_task = shard * 256  # positions per read task (one block per shard)
+    def read(start: int, stop: int) -> Iterator[Any]:
+        ids = list(range(start, stop))
+        payloads = ray.get(feed.take.remote(ids))
+        yield pa.table({"id": np.asarray(ids, dtype=np.int64), "payload": pa.array(payloads, type=pa.binary())})
 
-    def blocks(start: int, stop: int) -> Iterator[Any]:
-        for a in range(start, stop, shard):
-            yield pa.table({"id": np.arange(a, min(a + shard, stop), dtype=np.int64)})
-
-    class Positions(Datasource):
-        def estimate_inmemory_data_size(self) -> int:
-            return 8 * total
+    class Shards(Datasource):
+        def estimate_inmemory_data_size(self) -> None:
+            return None
 
         def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
                            data_context: Any = None) -> list[Any]:
             tasks = []
-            for start in range(0, total, per_task):
-                stop = min(total, start + per_task)
-                meta = BlockMetadata(num_rows=stop - start, size_bytes=8 * (stop - start), input_files=None,
-                                     exec_stats=None)
-                tasks.append(ReadTask(lambda a=start, b=stop: blocks(a, b), meta,
-                                      per_task_row_limit=per_task_row_limit))
+            for start in range(0, total, shard):
+                stop = min(total, start + shard)
+                meta = BlockMetadata(num_rows=stop - start, size_bytes=None, input_files=None, exec_stats=None)
+                tasks.append(ReadTask(lambda a=start, b=stop: read(a, b), meta, per_task_row_limit=per_task_row_limit))
             return tasks
 
-    return Positions()
+    return Shards()
 
 
 class _Step:
@@ -118,18 +120,17 @@ class _Step:
         import ray
 
         self._fn = spec.build()
-        self._feed = feed
         ray.get(feed.register.remote(ray.get_runtime_context().get_actor_id(), os.getpid()))
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         import numpy as np
-        import ray
+        from ray import cloudpickle
 
-        ids = [int(i) for i in batch["id"]]
-        payloads = ray.get(self._feed.take.remote(ids))
-        # pickled here, unpickled in the driver: a job's result is any picklable object
-        out = [pickle.dumps(None if p is None else self._fn(p), protocol=5) for p in payloads]
-        return {"id": np.asarray(ids, dtype=np.int64), "out": np.asarray(out, dtype=object)}
+        out = []
+        for b in batch["payload"]:
+            p = cloudpickle.loads(b)
+            out.append(cloudpickle.dumps(None if p is None else self._fn(p)))  # unpickled in the driver
+        return {"id": batch["id"], "out": np.asarray(out, dtype=object)}
 
 
 class RayRunner:
@@ -221,9 +222,12 @@ class RayRunner:
         a function that stops the dataset's execution."""
         import ray
         import ray.data
+        from ray import cloudpickle
 
         total = len(units)
-        shard = max(1, min(SHARD_MAX, total // (n * WINDOW_SHARDS)))
+        # shards of up to SHARD_MAX units (more for a huge run: at most ~MAX_SHARDS read tasks), and
+        # at least WINDOW_SHARDS of them per worker
+        shard = max(1, min(max(SHARD_MAX, total // MAX_SHARDS), total // (n * WINDOW_SHARDS)))
         window = shard * n * WINDOW_SHARDS
         keys: dict[int, str] = {}  # position -> key, for the positions read and not yet taken
         fed = 0  # positions whose payload is in the feed
@@ -240,11 +244,13 @@ class RayRunner:
                 keys[fed] = job.key(unit)
                 if payload is not None:  # unreadable: the row carries None, the commit step reports it
                     stats.units_sent += 1
-                batch.append((fed, payload))
+                batch.append((fed, cloudpickle.dumps(payload)))
                 fed += 1
             if batch:
                 ray.get(feed.put.remote(batch))
 
+        log = logging.getLogger("ray.data")
+        level, log.level = log.level, logging.ERROR  # no per-dataset progress lines (put back below)
         ctx = ray.data.DataContext.get_current()
         saved = (ctx.execution_options.preserve_order, ctx.enable_progress_bars, ctx.print_on_execution_start)
         try:  # the dataset keeps a copy of the context it was made under: ours is put back after
@@ -256,11 +262,14 @@ class RayRunner:
                 # map_batches (named ones replace them by 2.64; the `ray` extra pins 2.60); without
                 # them a worker that always dies would be restarted forever
                 warnings.simplefilter("ignore", DeprecationWarning)
-                ds = ray.data.read_datasource(_positions(total, shard), num_cpus=0, concurrency=1).map_batches(
-                    _Step, fn_constructor_args=(job.worker_spec(), feed), batch_size=shard, concurrency=n,
-                    num_cpus=1, batch_format="numpy", max_restarts=RESTARTS, max_task_retries=RESTARTS)
+                ds = ray.data.read_datasource(_shards(total, shard, feed), num_cpus=0,
+                                              compute=ray.data.TaskPoolStrategy(size=1),
+                                              override_num_blocks=-(-total // shard)).map_batches(
+                    _Step, fn_constructor_args=(job.worker_spec(), feed), batch_size=shard,
+                    compute=ray.data.ActorPoolStrategy(size=n), num_cpus=1, batch_format="numpy", max_restarts=RESTARTS, max_task_retries=RESTARTS)
         finally:
             (ctx.execution_options.preserve_order, ctx.enable_progress_bars, ctx.print_on_execution_start) = saved
+            log.setLevel(level)
         out: Iterator[dict[str, Any]] | None = None
         taken = 0  # positions read from the output
 
@@ -279,7 +288,7 @@ class RayRunner:
                 if taken % shard == 0 or taken == total:
                     feed.release.remote(taken)
                 if keys.pop(pos) == key:
-                    return pickle.loads(row["out"])
+                    return cloudpickle.loads(row["out"])
             return None  # not among the units sent: the job does it itself
 
         def close() -> None:
