@@ -116,10 +116,12 @@ def _shards(total: int, shard: int, feed: Any) -> Any:
 class _Step:
     """Ray Data's callable class: one per worker actor; builds the job's function once."""
 
-    def __init__(self, spec: Any, feed: Any) -> None:
+    def __init__(self, spec: list[Any], feed: Any) -> None:
         import ray
 
-        self._fn = spec.build()
+        # the spec comes as [ObjectRef] that the driver holds for the run, so a restarted actor
+        # finds it again (Ray warns that a large constructor argument may be gone by then)
+        self._fn = ray.get(spec[0]).build()
         ray.get(feed.register.remote(ray.get_runtime_context().get_actor_id(), os.getpid()))
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
@@ -187,6 +189,14 @@ class RayRunner:
 
         t0, wall0 = time.perf_counter(), time.time()
         started = self._start()
+        import ray.data  # configures its logger on import
+
+        # Ray Data's progress lines stay in its log file (the session's logs/ray-data.log), out of a
+        # command's output: its console handlers show errors only during the run
+        consoles = [(h, h.level) for h in logging.getLogger("ray.data").handlers
+                    if not isinstance(h, logging.FileHandler)]
+        for h, _ in consoles:
+            h.setLevel(logging.ERROR)
         try:
             n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
             stats: RunStats[Any] = RunStats(runner=self.name, workers=n)
@@ -213,6 +223,8 @@ class RayRunner:
                 except Exception:  # noqa: BLE001 - already gone
                     pass
                 self._feed = None
+            for h, lvl in consoles:
+                h.setLevel(lvl)
             if started:
                 ray.shutdown()
 
@@ -232,6 +244,7 @@ class RayRunner:
         keys: dict[int, str] = {}  # position -> key, for the positions read and not yet taken
         fed = 0  # positions whose payload is in the feed
         feed = self._feed
+        spec = ray.put(job.worker_spec())  # held by this closure (close() drops it) for the run
 
         def top_up(upto: int) -> None:
             """Feed the payloads up to position `upto` (rounded up to a whole shard)."""
@@ -249,8 +262,6 @@ class RayRunner:
             if batch:
                 ray.get(feed.put.remote(batch))
 
-        log = logging.getLogger("ray.data")
-        level, log.level = log.level, logging.ERROR  # no per-dataset progress lines (put back below)
         ctx = ray.data.DataContext.get_current()
         saved = (ctx.execution_options.preserve_order, ctx.enable_progress_bars, ctx.print_on_execution_start)
         try:  # the dataset keeps a copy of the context it was made under: ours is put back after
@@ -265,11 +276,10 @@ class RayRunner:
                 ds = ray.data.read_datasource(_shards(total, shard, feed), num_cpus=0,
                                               compute=ray.data.TaskPoolStrategy(size=1),
                                               override_num_blocks=-(-total // shard)).map_batches(
-                    _Step, fn_constructor_args=(job.worker_spec(), feed), batch_size=shard,
+                    _Step, fn_constructor_args=([spec], feed), batch_size=shard,
                     compute=ray.data.ActorPoolStrategy(size=n), num_cpus=1, batch_format="numpy", max_restarts=RESTARTS, max_task_retries=RESTARTS)
         finally:
             (ctx.execution_options.preserve_order, ctx.enable_progress_bars, ctx.print_on_execution_start) = saved
-            log.setLevel(level)
         out: Iterator[dict[str, Any]] | None = None
         taken = 0  # positions read from the output
 
@@ -292,6 +302,8 @@ class RayRunner:
             return None  # not among the units sent: the job does it itself
 
         def close() -> None:
+            nonlocal spec
+            spec = None
             if out is not None:
                 getattr(out, "close", lambda: None)()
 
