@@ -1,21 +1,23 @@
 """The Ray runner: Ray Data over the job's pure step, one model per worker, the commit in order.
 
-The pending units are the rows of a Ray Data dataset (`ray.data.range` over their positions, in
-shards of `shard` rows). `map_batches` runs `_Step`, a callable class, on an actor pool
-(`concurrency=workers`, one CPU each): each actor builds the job's function once (the model stays
-loaded) and maps a shard's payloads. The output is read in input order
-(`execution_options.preserve_order`) and handed to the job's own `commit(results)`, so the local
-and the Ray runner write the same bytes and resume from the same ledger.
+The pending units are the rows of a Ray Data dataset, in shards (one read task and one block per
+shard of up to `SHARD_MAX` units). `map_batches` runs `_Step`, a callable class, on an actor pool
+(`ActorPoolStrategy(size=workers)`, one CPU each): each actor builds the job's function once (the
+model stays loaded) and maps a shard's payloads. The rows come out in input order
+(`execution_options.preserve_order`) and go to the job's own `commit(results)`, so the local and
+the Ray runner write the same bytes and resume from the same ledger.
 
-Streaming: the payloads never all sit in memory. The driver reads a unit's payload (`job.payload`,
-in unit order, once each) only when the commit step is within a window of shards of it, and hands
-it to a small `_Feed` actor; a shard's actor fetches its payloads from there. The feed drops a
-payload once the driver has taken its result.
+Streaming: the payloads never all sit in memory. The driver reads a unit's payload
+(`job.payload`, in unit order, once each) only when the commit step is within a window of shards
+(`WINDOW_SHARDS` per worker) of it, and puts it in a small `_Feed` actor; a shard's read task (no
+CPU, one at a time) waits there for its payloads, so only reads wait on the driver, never a
+worker. The feed drops payloads the driver has taken the results of. The feed also holds the
+workers' process ids (`RayRunner.worker_pids`: the benchmark kills one mid-run).
 
 A worker killed mid-shard: its actor is restarted (the model built again) and Ray Data reruns the
-shard's task on it. The step is pure and nothing is written until the driver commits the result in
-order, so no record is written twice. If workers keep dying (`RESTARTS` per actor) the run stops
-with what it committed kept, and the next run resumes from the job's ledger.
+shard on it (`RESTARTS` restarts per actor, retries per shard). The step is pure and the driver
+writes a unit only when it commits it, in order, so nothing is written twice; if workers keep
+dying the run stops with what it committed kept, and the next run resumes from the job's ledger.
 
 Without an address a local Ray cluster starts for the run and stops after it.
 """
@@ -40,11 +42,11 @@ RESTARTS = 3  # per worker actor, and retries per shard, before a run gives up (
 
 
 class _Feed:
-    """The driver's payloads for the shards in flight, and the workers' process ids.
+    """The driver's payloads (pickled) for the shards in flight, and the workers' process ids.
 
-    An async actor: `take` waits until the driver has put a shard's payloads (a shard is read only
-    when the commit step is near it). Payloads stay until the driver `release`s them, so a shard
-    rerun after its worker died finds them again."""
+    An async actor: `take` waits until the driver has put a shard's payloads (the driver puts them
+    when the commit step nears the shard). Payloads stay until the driver `release`s them, so a
+    read that is retried finds them again."""
 
     def __init__(self) -> None:
         import asyncio
