@@ -14,7 +14,10 @@ Where: `milvus://HOST:19530/COLLECTION` (a Milvus server), or a path ending in `
 milvus-lite file, for tests and small sites; collection `passages`, or `PATH.db#COLLECTION`).
 Building streams: a first pass over the corpus counts BM25's term statistics (document frequency
 and mean length: the vocabulary is held, not the passages), a second embeds, weights and inserts
-512 passages at a time; a runner (`medllm.runners.kb`) spreads the second pass over workers.
+512 passages at a time; a runner (`medllm.runners.kb`) spreads the second pass over workers. A
+build that stops is resumed by running it again (`open_build`): rows are numbered in corpus order
+and the collection records the build's fingerprint, so the rerun deletes the batch it was cut in
+and inserts from there.
 """
 
 from __future__ import annotations

@@ -212,10 +212,15 @@ class RayRunner:
             rows, close = self._rows(job, units, n, stats)
             try:
                 report = job.commit(rows)
+                ready = ray.get(self._feed.ready_times.remote())[:n]
+            except BaseException:
+                # the commit stopped with rows unread: the feed goes first, so a read waiting in it
+                # fails instead of holding up the dataset's shutdown
+                ray.kill(self._feed)
+                raise
             finally:
                 close()  # stops the dataset's execution (its actors) if the commit left rows unread
             stats.wall_seconds = time.perf_counter() - t0
-            ready = ray.get(self._feed.ready_times.remote())[:n]
             stats.startup_seconds = max(0.0, (max(ready) if ready else wall0) - wall0)
             return report
         finally:
@@ -279,7 +284,8 @@ class RayRunner:
                                               compute=ray.data.TaskPoolStrategy(size=1),
                                               override_num_blocks=-(-total // shard)).map_batches(
                     _Step, fn_constructor_args=([spec], feed), batch_size=shard,
-                    compute=ray.data.ActorPoolStrategy(size=n), num_cpus=1, batch_format="numpy", max_restarts=RESTARTS, max_task_retries=RESTARTS)
+                    compute=ray.data.ActorPoolStrategy(size=n), num_cpus=1, batch_format="numpy",
+                    max_restarts=RESTARTS, max_task_retries=RESTARTS)
         finally:
             (ctx.execution_options.preserve_order, ctx.enable_progress_bars, ctx.print_on_execution_start) = saved
         out: Iterator[dict[str, Any]] | None = None
@@ -307,6 +313,9 @@ class RayRunner:
             nonlocal spec
             spec = None
             if out is not None:
-                getattr(out, "close", lambda: None)()
+                try:
+                    getattr(out, "close", lambda: None)()
+                except Exception:  # noqa: BLE001 - a dataset cut short may fail as it stops
+                    pass
 
         return results, close
