@@ -11,6 +11,12 @@ the ledger, and the output still byte-identical.
 
     nice python benchmarks/scale.py deid --notes 2000
 
+Part `extract`: `medllm extract` (default tagger, 5 ICD-10-CM codes per note) over the same
+notes, local runner then Ray with 1 and 2 workers: wall, start-up, chars/s, ratio, and whether
+every output file is byte-identical to the local runner's.
+
+    nice python benchmarks/scale.py extract --notes 2000
+
 Part `retrieval`: MedQuAD answers (../shared/data/medquad), chunked as `kb build` does, up to
 --passages (repeated with a `[rep N]` marker past the corpus, said in the output) in the
 embedded index (bm25s + FAISS flat) and a milvus-lite file (dense + BM25 sparse, RRF in the
@@ -126,6 +132,38 @@ def part_deid(args: argparse.Namespace) -> None:
         differ = sorted(k for k in ref if ref[k] != d.get(k))
         if differ:
             print(f"kill: {len(differ)} files differ from local, e.g. {', '.join(differ[:10])}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def part_extract(args: argparse.Namespace) -> None:
+    """`medllm extract` (the --tagger, ICD-10-CM codes) over the same notes: local, then Ray."""
+    from medllm.runners import get_runner
+    from medllm.runners.extract import ExtractJob
+    from medllm.tasks.ie.batch import collect_inputs
+
+    work = Path(tempfile.mkdtemp(prefix="scale-extract-"))
+    try:
+        real, rep = write_notes(work / "notes", args.notes)
+        chars = sum(len(p.read_text()) for p in (work / "notes").glob("*.txt"))
+        print(f"extract: {args.notes} notes ({real} PhysioNet dev notes, {rep} of them repeated under a rep1- "
+              f"name), {chars:,} chars; tagger {args.tagger}, {args.codes} codes; {os.cpu_count()} cores shared "
+              f"(load {os.getloadavg()[0]:.1f})")
+        rows, ref = [], None
+        for name, w in [("local", None)] + [("ray", w) for w in args.workers]:
+            out = work / f"out-{name}-{w or 1}"
+            runner = get_runner(name, workers=w)
+            t0 = time.perf_counter()
+            r = runner.run(ExtractJob(collect_inputs([work / "notes"]), out, tagger=args.tagger, codes=args.codes))
+            wall = time.perf_counter() - t0
+            d = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.glob("*.jsonl"))}
+            ref = ref or d
+            start = runner.last.startup_seconds if runner.last else 0.0
+            rows.append((name + (f" x{w}" if w else ""), wall, start, r.chars / wall, d == ref, len(d), len(r.failed)))
+        print(f"\n{'runner':<10} {'wall s':>8} {'start s':>8} {'chars/s':>9} {'ratio':>6} {'identical':>9} {'files':>6} {'failed':>6}")
+        for n, wall, start, cps, same, files, failed in rows:
+            print(f"{n:<10} {wall:>8.1f} {start:>8.1f} {cps:>9,.0f} {rows[0][1] / wall:>6.2f} {str(same):>9} {files:>6} {failed:>6}")
+        print("ratio: local wall / this wall; 'start': Ray cluster + worker models loaded (local: in the run)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -394,6 +432,11 @@ def main() -> None:
     d = sub.add_parser("deid")
     d.add_argument("--notes", type=int, default=2000)
     d.add_argument("--workers", type=int, nargs="*", default=[1, 2])
+    e = sub.add_parser("extract")
+    e.add_argument("--notes", type=int, default=2000)
+    e.add_argument("--workers", type=int, nargs="*", default=[1, 2])
+    e.add_argument("--tagger", default="default")
+    e.add_argument("--codes", type=int, default=5)
     r = sub.add_parser("retrieval")
     r.add_argument("--passages", type=int, nargs="+", default=[10000])
     r.add_argument("--queries", type=int, default=200)
@@ -406,6 +449,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.part == "deid":
         part_deid(args)
+    elif args.part == "extract":
+        part_extract(args)
     else:
         part_retrieval(args)
 

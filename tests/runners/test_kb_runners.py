@@ -139,3 +139,56 @@ def test_kb_build_cli_with_runner(tmp_path: Path, shared_data: Path, ray_cluster
     assert res.exit_code == 0 and "3 results" in res.output, res.output
     bad = cli.invoke(app, ["kb", "build", "--corpus", spec, "--out", str(tmp_path / "x"), "--workers", "2"])
     assert bad.exit_code != 0 and "--runner ray" in bad.output
+
+
+def test_milvus_build_resumes_after_an_interruption(tmp_path: Path, passages, embedder, ray_cluster) -> None:
+    """A build stopped after 3 batches, with part of the 4th inserted (an insert cut short), is
+    run again: it deletes the partial batch, goes on from batch 3 (on Ray), and the collection
+    holds the same rows as an uninterrupted build, each once. A third run, or a run with other
+    settings, is refused."""
+    pytest.importorskip("milvus_lite")
+    from pymilvus import MilvusClient
+
+    from medllm.knowledge.milvus_store import MilvusRetriever
+    from medllm.runners.kb import MilvusBuildJob
+
+    def stream():
+        yield from passages
+
+    def rows(db: Path) -> list[tuple[int, str]]:
+        c = MilvusClient(str(db))
+        c.load_collection("passages")
+        got = c.query("passages", filter="row >= 0", output_fields=["row", "pid"], limit=16384)
+        c.close()
+        return sorted((int(r["row"]), r["pid"]) for r in got)
+
+    get_runner("local").run(MilvusBuildJob(stream, tmp_path / "full.db", embedder=embedder, batch=8))
+
+    def stop_after_three(step: str, done: int, total: int) -> None:
+        if step == "milvus" and done >= 24:
+            raise KeyboardInterrupt
+
+    db = tmp_path / "cut.db"
+    with pytest.raises(KeyboardInterrupt):
+        get_runner("local").run(MilvusBuildJob(stream, db, embedder=embedder, batch=8, progress=stop_after_three))
+    c = MilvusClient(str(db))  # part of batch 3, as an insert cut short leaves it
+    c.insert("passages", [{"row": 24 + i, "pid": f"partial-{i}", "doc_id": "", "title": "", "text": "x", "source": "",
+                           "url": "", "license": "", "dense": [0.0] * embedder.dim, "sparse": {1: 1.0}} for i in range(3)])
+    c.flush("passages")
+    c.close()
+    assert [r for r, _ in rows(db)] == list(range(27))
+
+    with pytest.raises(FileExistsError, match="another corpus or other settings"):
+        MilvusBuildJob(stream, db, embedder=embedder, batch=16)
+    job = MilvusBuildJob(stream, db, embedder=embedder, batch=8)
+    assert job.start == 3 and list(job.units()) == list(range(3, -(-len(passages) // 8)))
+    ray_runner = get_runner("ray", workers=2)
+    m = ray_runner.run(job)
+    assert m["resumed_after"] == 24 and ray_runner.last.units_sent == len(job.units())
+    assert rows(db) == rows(tmp_path / "full.db")  # every passage once, at its row, no partial row left
+    assert len(rows(db)) == len(passages)
+    with pytest.raises(FileExistsError, match="a finished build"):
+        MilvusBuildJob(stream, db, embedder=embedder, batch=8)
+    r = MilvusRetriever(db, embedder=embedder)
+    assert len(r) == len(passages) and r.search("What are the symptoms of glaucoma?", 3)
+    r.close()

@@ -89,7 +89,9 @@ def build(
             m = run.run(MilvusBuildJob(passages, store, overwrite=overwrite, progress=update))
         c = m["counts"]
         console.print(f"[bold]milvus[/] {store}: {c['passages']:,} passages with vectors and BM25 weights, "
-                      f"{c['duplicates_dropped']:,} duplicates dropped; built in {m['build_seconds']:.1f} s")
+                      f"{c['duplicates_dropped']:,} duplicates dropped; built in {m['build_seconds']:.1f} s"
+                      + (f" (resumed after the {m['resumed_after']:,} passages an earlier run inserted)"
+                         if m.get("resumed_after") else ""))
         _runner_note(run)
         return
     from medllm.runners.kb import runner_vectors

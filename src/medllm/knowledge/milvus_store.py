@@ -14,7 +14,10 @@ Where: `milvus://HOST:19530/COLLECTION` (a Milvus server), or a path ending in `
 milvus-lite file, for tests and small sites; collection `passages`, or `PATH.db#COLLECTION`).
 Building streams: a first pass over the corpus counts BM25's term statistics (document frequency
 and mean length: the vocabulary is held, not the passages), a second embeds, weights and inserts
-512 passages at a time; a runner (`medllm.runners.kb`) spreads the second pass over workers.
+512 passages at a time; a runner (`medllm.runners.kb`) spreads the second pass over workers. A
+build that stops is resumed by running it again (`open_build`): rows are numbered in corpus order
+and the collection records the build's fingerprint, so the rerun deletes the batch it was cut in
+and inserts from there.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from medllm.types import Passage
 DEFAULT_COLLECTION = "passages"
 BATCH = 512  # passages embedded and inserted at a time
 MAX_TEXT = 65535  # Milvus VARCHAR limit (bytes)
+BUILD_PROPERTY = "medllm.build"  # collection property: the build's fingerprint (a rerun resumes it)
 
 
 def term_id(term: str) -> int:
@@ -182,7 +186,7 @@ def _clip(s: str | None, n: int = MAX_TEXT) -> str:
     return s or "" if len(b) <= n else b[:n].decode("utf-8", errors="ignore")
 
 
-def _create(client: Any, name: str, dim: int, description: str) -> None:
+def _create(client: Any, name: str, dim: int, description: str, properties: dict[str, str] | None = None) -> None:
     from pymilvus import DataType
 
     schema = client.create_schema(auto_id=False, description=description)
@@ -194,7 +198,7 @@ def _create(client: Any, name: str, dim: int, description: str) -> None:
     ip = client.prepare_index_params()
     ip.add_index("dense", index_type="FLAT", metric_type="IP")
     ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
-    client.create_collection(name, schema=schema, index_params=ip)
+    client.create_collection(name, schema=schema, index_params=ip, properties=properties or {})
 
 
 PassageSource = Callable[[], Iterable[Passage]]  # a fresh pass over the corpus each call
@@ -314,41 +318,117 @@ class MilvusRowsSpec:
 
 def check_target(spec: str | Path, overwrite: bool) -> None:
     """Fail before a build reads its corpus when `spec` is malformed, or names a collection that
-    exists and `overwrite` is off."""
+    exists and `overwrite` is off, unless it holds an unfinished build (which the build may resume
+    once its first pass shows the corpus and settings are the same)."""
     ms = parse_milvus_spec(spec)
     if not overwrite and (not ms.lite or Path(ms.uri).exists()):
         client = _client(ms)
         try:
             if client.has_collection(ms.collection):
-                raise FileExistsError(f"{spec}: collection {ms.collection!r} exists; pass --overwrite to replace it")
+                build = _build_record(client, ms.collection)
+                if build is None:
+                    raise FileExistsError(f"{spec}: collection {ms.collection!r} exists; pass --overwrite to replace it")
+                if _row_count(client, ms.collection) >= int(build.get("kept", 0)):
+                    raise FileExistsError(f"{spec}: collection {ms.collection!r} exists (a finished build); pass "
+                                          "--overwrite to replace it")
         finally:
             client.close()
+
+
+def plan_fingerprint(plan: BuildPlan, embedder: Any) -> str:
+    """What a resumed build must share with the one it continues: the corpus as the first pass saw
+    it (kept passages, dropped positions, sources, BM25's statistics), the batch size and the
+    embedder. Equal fingerprints: batch n holds the same rows with the same vectors and weights."""
+    h = hashlib.blake2b(digest_size=16)
+    head = {"kept": plan.kept, "batch": plan.batch, "dropped": plan.dropped, "sources": sorted(plan.sources.items()),
+            "docs": plan.stats.docs, "total_len": plan.stats.total_len, "stem": plan.stats.stem,
+            "embedder": [getattr(embedder, "name", type(embedder).__name__), int(embedder.dim)]}
+    h.update(json.dumps(head, sort_keys=True).encode())
+    for t in sorted(plan.stats.df):
+        h.update(f"{t}\x00{plan.stats.df[t]}\x00".encode())
+    return h.hexdigest()
+
+
+def _build_record(client: Any, name: str) -> dict | None:
+    """The build record a collection was created with, a collection property (milvus-lite keeps
+    properties, not descriptions); None: not made by a resumable build."""
+    try:
+        build = json.loads((client.describe_collection(name).get("properties") or {}).get(BUILD_PROPERTY) or "null")
+    except (ValueError, AttributeError):
+        return None
+    return build if isinstance(build, dict) else None
+
+
+def _row_count(client: Any, name: str, expr: str = "") -> int:
+    client.load_collection(name)
+    res = client.query(name, filter=expr, output_fields=["count(*)"], consistency_level="Strong")
+    return int(res[0]["count(*)"]) if res else 0
+
+
+def resume_batch(spec: str | Path, plan: BuildPlan, embedder: Any, overwrite: bool = False) -> int:
+    """The first batch a build of `plan` into `spec` has to insert: 0 for a new (or overwritten)
+    collection; for an unfinished build of the same corpus and settings, the first batch not
+    wholly inserted. Reads only (`open_build` makes it so). Raises FileExistsError for a
+    collection it cannot continue."""
+    ms = parse_milvus_spec(spec)
+    if overwrite or (ms.lite and not Path(ms.uri).exists()):
+        return 0
+    client = _client(ms)
+    try:
+        return _resume_point(client, ms, spec, plan, embedder)
+    finally:
+        client.close()
+
+
+def _resume_point(client: Any, ms: MilvusSpec, spec: str | Path, plan: BuildPlan, embedder: Any) -> int:
+    if not client.has_collection(ms.collection):
+        return 0
+    build = _build_record(client, ms.collection)
+    if build is None:
+        raise FileExistsError(f"{spec}: collection {ms.collection!r} exists; pass --overwrite to replace it")
+    done = _row_count(client, ms.collection)
+    if build.get("plan") != plan_fingerprint(plan, embedder):
+        raise FileExistsError(f"{spec}: collection {ms.collection!r} holds {'an unfinished' if done < plan.kept else 'a'} "
+                              "build of another corpus or other settings (batch size, embedder); pass --overwrite "
+                              "to replace it")
+    if done >= plan.kept:
+        raise FileExistsError(f"{spec}: collection {ms.collection!r} exists (a finished build); pass --overwrite "
+                              "to replace it")
+    return done // plan.batch
 
 
 def build_milvus_index(passages: Iterable[Passage] | PassageSource, spec: str | Path, *,
                        embedder: Embedder | None = None, overwrite: bool = False, batch: int = BATCH,
                        progress: Callable[[str, int, int], None] | None = None, plan: BuildPlan | None = None,
-                       results: Callable[[int], MilvusBatch | None] | None = None) -> dict:
+                       results: Callable[[int], MilvusBatch | None] | None = None, start: int | None = None) -> dict:
     """Write `passages` (chunked: a list, or a function returning a fresh iterator) into a Milvus
     collection, streaming: a first pass counts BM25's statistics (`plan_build`, unless `plan` is
     given), a second embeds and inserts `batch` passages at a time, so the corpus is never held
     in memory. Exact duplicates are dropped as `build_index` drops them; rows are numbered in
     order. `results(batch number)`: that batch computed elsewhere (a runner's workers), None to
-    compute it here. Returns counts and seconds."""
+    compute it here. Returns counts and seconds.
+
+    Resumable: the collection records the build's fingerprint (`plan_fingerprint`). Run again
+    after an interruption (without `overwrite`), a build of the same corpus and settings deletes
+    the rows of the batch it was inserting when it stopped and goes on from that batch, so every
+    passage is there once; `start`: the batch the caller expects it to go on from (a runner's
+    units), checked."""
     t0 = time.perf_counter()
     ms = parse_milvus_spec(spec)
     source = _source(passages)
     if plan is None:
         check_target(spec, overwrite)
         plan = plan_build(source, batch=batch, progress=progress)
-    client = _client(ms)
-    if client.has_collection(ms.collection):
-        if not overwrite:
-            raise FileExistsError(f"{spec}: collection {ms.collection!r} exists; pass --overwrite to replace it")
-        client.drop_collection(ms.collection)
     embedder = embedder or Embedder()
-    _create(client, ms.collection, embedder.dim,
-            json.dumps({"dense": embedder.name, "rrf_k": DEFAULT_RRF_K, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+    client = _client(ms)
+    try:
+        first = open_build(client, ms, spec, plan, embedder, overwrite)
+    except BaseException:
+        client.close()
+        raise
+    if start is not None and start != first:
+        client.close()
+        raise RuntimeError(f"{spec}: the build was to go on from batch {start}, the collection says {first}; run it again")
     local: Callable[[tuple[int, list[Passage]]], MilvusBatch] | None = None
     reader: Iterator[tuple[int, list[Passage]]] | None = None
     at = 0  # the batch number `reader` yields next
@@ -364,7 +444,7 @@ def build_milvus_index(passages: Iterable[Passage] | PassageSource, spec: str | 
                 return payload
 
     try:  # an interrupted build leaves what it inserted flushed, and the connection closed
-        for n in range(plan.batches):
+        for n in range(first, plan.batches):
             got = results(n) if results is not None else None
             if got is None:  # compute it here (the local runner; or a batch no worker computed)
                 if local is None:
@@ -384,7 +464,30 @@ def build_milvus_index(passages: Iterable[Passage] | PassageSource, spec: str | 
         client.close()
     return {"store": str(spec), "counts": {"passages": plan.kept, "dense": plan.kept,
                                            "duplicates_dropped": len(plan.dropped), "sources": plan.sources},
-            "build_seconds": round(time.perf_counter() - t0, 1)}
+            "resumed_after": first * plan.batch, "build_seconds": round(time.perf_counter() - t0, 1)}
+
+
+def open_build(client: Any, ms: MilvusSpec, spec: str | Path, plan: BuildPlan, embedder: Any, overwrite: bool) -> int:
+    """Make the collection ready for a build of `plan` and return the first batch to insert: a new
+    collection (an existing one dropped with `overwrite`) from batch 0, or an unfinished build of
+    the same fingerprint from its first batch not wholly inserted, whose rows are deleted first
+    (an insert cut mid-batch)."""
+    if overwrite and client.has_collection(ms.collection):
+        client.drop_collection(ms.collection)
+    first = _resume_point(client, ms, spec, plan, embedder)
+    if not client.has_collection(ms.collection):
+        record = {"kept": plan.kept, "batch": plan.batch, "plan": plan_fingerprint(plan, embedder)}
+        _create(client, ms.collection, embedder.dim,
+                json.dumps({"dense": embedder.name, "rrf_k": DEFAULT_RRF_K, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}),
+                {BUILD_PROPERTY: json.dumps(record)})
+        return 0
+    keep = first * plan.batch
+    client.delete(ms.collection, filter=f"row >= {keep}")
+    client.flush(ms.collection)
+    if _row_count(client, ms.collection) != keep or _row_count(client, ms.collection, f"row < {keep}") != keep:
+        raise RuntimeError(f"{spec}: collection {ms.collection!r} does not hold rows 0..{keep - 1} once each; "
+                           "pass --overwrite to build it again")
+    return first
 
 
 def _filter(sources: Sequence[str] | None, licenses: Sequence[str] | None) -> str:

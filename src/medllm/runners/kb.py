@@ -6,7 +6,8 @@
 - `MilvusBuildJob` (`kb build --store milvus://…`): after the driver's first, streaming pass
   (BM25's statistics), the workers embed and weight one batch of passages each; the driver reads
   the corpus a second time, batch by batch, and inserts the workers' rows in order. The corpus is
-  never held in memory: the driver keeps a window of batches in flight.
+  never held in memory: the driver keeps a window of batches in flight. Run again after an
+  interruption, it goes on from the batch it was inserting (`milvus_store.open_build`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from medllm.knowledge.milvus_store import (
     build_milvus_index,
     plan_batches,
     plan_build,
+    resume_batch,
 )
 from medllm.knowledge.retrievers import Embedder
 from medllm.runners.base import Runner
@@ -126,10 +128,13 @@ class MilvusBuildJob:
         self._source = _source(self.passages)
         self.embedder = self.embedder or Embedder()
         self.plan = plan_build(self._source, batch=self.batch, progress=self.progress)
+        # an unfinished build of the same corpus and settings goes on from its first batch not
+        # wholly inserted (the commit step deletes that batch's rows, then inserts from it)
+        self.start = resume_batch(self.spec, self.plan, self.embedder, self.overwrite)
         self._reader: Iterator[tuple[int, list[Passage]]] | None = None
 
     def units(self) -> Sequence[int]:
-        return range(self.plan.batches)
+        return range(self.start, self.plan.batches)
 
     def key(self, unit: int) -> str:
         return str(unit)
@@ -139,6 +144,8 @@ class MilvusBuildJob:
         if self._reader is None:
             self._reader = plan_batches(self._source, self.plan)
         start, part = next(self._reader)
+        while start < unit * self.plan.batch:  # batches an earlier, interrupted build inserted
+            start, part = next(self._reader)
         if start != unit * self.plan.batch:
             raise RuntimeError(f"batch {unit} read out of order (row {start})")
         return start, part
@@ -149,4 +156,5 @@ class MilvusBuildJob:
 
     def commit(self, results: Callable[[int], MilvusBatch | None] | None) -> dict:
         return build_milvus_index(self._source, self.spec, embedder=self.embedder, overwrite=self.overwrite,
-                                  batch=self.batch, progress=self.progress, plan=self.plan, results=results)
+                                  batch=self.batch, progress=self.progress, plan=self.plan, results=results,
+                                  start=self.start)

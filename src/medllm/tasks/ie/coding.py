@@ -120,10 +120,13 @@ class ICDCoder:
         if span.concept_id and span.concept_id.startswith("ICD10CM:"):
             return [(span.concept_id.split(":", 1)[1], 1.0)]
         found: dict[str, float] = {}
-        for phrase in {span.text, span.concept or span.text}:
+        # the phrases in a fixed order and ties broken by the code: a set's order (and so which of
+        # two equal codes came first) changed with each process's string hash seed, so a Ray
+        # worker could code a note differently from the driver
+        for phrase in dict.fromkeys((span.text, span.concept or span.text)):
             for c, s in self.match(phrase) or self._head_match(phrase):
                 found[c] = max(s, found.get(c, 0.0))
-        return sorted(found.items(), key=lambda cs: (-cs[1], len(cs[0])))[:3]
+        return sorted(found.items(), key=lambda cs: (-cs[1], len(cs[0]), cs[0]))[:3]
 
     def _head_match(self, phrase: str) -> list[tuple[str, float]]:
         """Nothing matched the whole phrase: its head, dropping leading modifiers one at a time
